@@ -16,8 +16,11 @@ export const AUTH_STRENGTH_ORDER: readonly AuthMethod[] = ['mschap2', 'mschap1',
 /** Key material from MS-CHAP for MPPE (RFC 3079). Never logged. */
 export interface MppeKeySource {
   /**
-   * The initial session keys (RFC 3079 §3.4 GetNewKeyFromSHA applied, and the 40/56-bit
-   * salt of §3.5 / RFC 3078 applied) for this side's send and receive directions.
+   * This side's send and receive *start* keys (RFC 3079 §3.4 MasterSendKey/MasterReceiveKey,
+   * = RADIUS MS-MPPE-Send/Recv-Key as seen by the server; 8 bytes for 40/56-bit, 16 for
+   * 128-bit). Pass them unchanged to `new MppeSession({sendKey, recvKey, ...})`: MPPE itself
+   * applies GetNewKeyFromSHA and the 40/56-bit salt, because every re-key (RFC 3078 §7.3)
+   * needs the start key again.
    */
   startKeys(bits: 40 | 56 | 128, role: 'client' | 'server'): { send: Uint8Array; recv: Uint8Array };
 }
