@@ -153,7 +153,7 @@ static chan *get_chan(napi_env env, napi_value v) {
   return c;
 }
 
-static int sock_opts(napi_env env, int fd, uint32_t mark, const char *dev) {
+static int sock_opts(napi_env env, int fd, uint32_t mark, const char *dev, uint32_t sndbuf) {
   if (mark != 0 && setsockopt(fd, SOL_SOCKET, SO_MARK, &mark, sizeof mark) < 0) {
     throw_errno(env, "setsockopt(SO_MARK) (needs CAP_NET_ADMIN)", errno);
     return 0;
@@ -163,9 +163,9 @@ static int sock_opts(napi_env env, int fd, uint32_t mark, const char *dev) {
     return 0;
   }
   /* Bigger buffers absorb bursts of a 64-packet batch; best effort. */
-  int sz = 4 << 20;
+  int sz = 4 << 20, snd = sndbuf ? (int)sndbuf : sz;
   (void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &sz, sizeof sz);
-  (void)setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sz, sizeof sz);
+  (void)setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &snd, sizeof snd);
   return 1;
 }
 
@@ -203,14 +203,15 @@ static napi_value tun_open(napi_env env, napi_callback_info info) {
   return arr;
 }
 
-/* sockOpen(kind: 1 udp | 2 raw, addr: u32, port|proto: u32, mark: u32, dev: string) -> [fd, boundPort] */
+/* sockOpen(kind: 1 udp | 2 raw, addr: u32, port|proto: u32, mark: u32, dev: string, sndbuf: u32)
+ *   -> [fd, boundPort] */
 static napi_value sock_open(napi_env env, napi_callback_info info) {
-  size_t argc = 5;
-  napi_value argv[5];
+  size_t argc = 6;
+  napi_value argv[6];
   NAPI_OK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  uint32_t kind, addr, port, mark;
+  uint32_t kind, addr, port, mark, sndbuf;
   char dev[IFNAMSIZ] = {0};
-  if (argc < 5 || !arg_u32(env, argv[0], &kind) || !arg_u32(env, argv[1], &addr) ||
+  if (argc < 6 || !arg_u32(env, argv[5], &sndbuf) || !arg_u32(env, argv[0], &kind) || !arg_u32(env, argv[1], &addr) ||
       !arg_u32(env, argv[2], &port) || !arg_u32(env, argv[3], &mark) ||
       napi_get_value_string_utf8(env, argv[4], dev, sizeof dev, NULL) != napi_ok ||
       (kind != KIND_UDP && kind != KIND_RAW) || (kind == KIND_UDP && port > 65535) ||
@@ -221,7 +222,7 @@ static napi_value sock_open(napi_env env, napi_callback_info info) {
   int fd = kind == KIND_UDP ? socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_UDP)
                             : socket(AF_INET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, (int)port);
   if (fd < 0) return throw_errno(env, kind == KIND_RAW ? "socket(SOCK_RAW) (needs CAP_NET_RAW)" : "socket(UDP)", errno);
-  if (!sock_opts(env, fd, mark, dev)) {
+  if (!sock_opts(env, fd, mark, dev, sndbuf)) {
     close(fd);
     return NULL;
   }

@@ -1,0 +1,282 @@
+/**
+ * Typed wrapper over the data-plane addon (native/culvert.c, build/Release/culvert.node).
+ *
+ * A Channel is one fd (TUN/TAP device, UDP socket or raw IPv4 socket) read in batches:
+ * the addon fills `rx` (slots of `slot` bytes, each packet at slot*i + headroom) and
+ * `rxMeta` (4 words a packet: offset, length, IPv4 source, source port) and calls
+ * `onBatch(count)` once. Both arrays are reused for the next batch: a handler that
+ * keeps a packet must copy it. Sends take the same 4-word layout (offset, length,
+ * destination address, destination port) over any buffer, so a packet can be sent
+ * straight from the rx buffer after writing a header into its headroom.
+ */
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+import { dirname, resolve } from 'node:path';
+import { IoError } from '../errors.js';
+import { ipv4ToU32, u32ToIpv4 } from './ipv4.js';
+
+interface Addon {
+  tunOpen(name: string, tap: boolean): [number, string];
+  sockOpen(kind: number, addr: number, portOrProto: number, mark: number, dev: string, sndbuf: number): [number, number];
+  chanNew(fd: number, kind: number, rx: ArrayBuffer, rxMeta: Uint32Array, slot: number, headroom: number,
+    batch: number, queue: number, onBatch: (n: number) => void): object;
+  chanSend(h: object, buf: Uint8Array, meta: Uint32Array, count: number): number;
+  chanRead(h: object, on: boolean): void;
+  chanStats(h: object, out: Float64Array): number;
+  chanClose(h: object): void;
+  fdClose(fd: number): void;
+  MAX_BATCH: number;
+  STATS_COUNT: number;
+}
+
+export const enum ChannelKind { Tun = 0, Udp = 1, Raw = 2 }
+
+/** Words per packet in rx/tx metadata arrays. */
+export const META_WORDS = 4;
+
+let addon: Addon | undefined;
+
+/** Loads the addon once; throws IoError IO_ERR_NATIVE_MISSING with what to do when it is not built. */
+export function loadNative(): Addon {
+  if (addon) return addon;
+  const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
+  const req = createRequire(import.meta.url);
+  const candidates = [resolve(root, 'build', 'Release', 'culvert.node'), resolve(root, '..', 'build', 'Release', 'culvert.node')];
+  let last: unknown;
+  for (const p of candidates) {
+    try {
+      addon = req(p) as Addon;
+      return addon;
+    } catch (e) {
+      last = e;
+    }
+  }
+  throw new IoError(
+    'IO_ERR_NATIVE_MISSING',
+    'the culvert data-plane addon (build/Release/culvert.node) is not built or does not load; ' +
+      'run `npm run build:native` (needs gcc, make, python3 and the Node headers)',
+    { cause: last },
+  );
+}
+
+// Bits of CapEff in /proc/self/status (linux/capability.h).
+const CAP_NET_ADMIN = 12;
+const CAP_NET_RAW = 13;
+
+export interface Capabilities { netAdmin: boolean; netRaw: boolean }
+
+export function capabilities(): Capabilities {
+  let eff = 0n;
+  try {
+    const m = /^CapEff:\s*([0-9a-f]+)/m.exec(readFileSync('/proc/self/status', 'utf8'));
+    if (m) eff = BigInt('0x' + m[1]);
+  } catch { /* not Linux: no capabilities */ }
+  return {
+    netAdmin: ((eff >> BigInt(CAP_NET_ADMIN)) & 1n) === 1n,
+    netRaw: ((eff >> BigInt(CAP_NET_RAW)) & 1n) === 1n,
+  };
+}
+
+/** Throws IoError IO_ERR_NO_CAPABILITY naming the missing capability. */
+export function requireCapability(what: 'netAdmin' | 'netRaw', forWhat: string): void {
+  if (!capabilities()[what]) {
+    const cap = what === 'netAdmin' ? 'CAP_NET_ADMIN' : 'CAP_NET_RAW';
+    throw new IoError('IO_ERR_NO_CAPABILITY', `${forWhat} needs ${cap}: run as root or grant it (setcap cap_net_admin,cap_net_raw+ep)`);
+  }
+}
+
+/** Re-throws an addon error as IoError with its code kept. */
+function wrap<T>(fn: () => T): T {
+  try {
+    return fn();
+  } catch (e) {
+    const err = e as { code?: string; message?: string };
+    if (e instanceof IoError) throw e;
+    throw new IoError(typeof err.code === 'string' ? err.code : 'IO_ERR_SYSCALL', err.message ?? String(e), { cause: e });
+  }
+}
+
+export interface ChannelOptions {
+  /** Packets per wake-up, 1..64 (default 64). */
+  batch?: number;
+  /** Bytes per rx slot including headroom (default 2048). */
+  slot?: number;
+  /** Free bytes before each received packet for headers written in place (default 64). */
+  headroom?: number;
+  /** Packets the send queue holds when the kernel pushes back; more are dropped and counted (default 256). */
+  queue?: number;
+}
+
+export interface ChannelStats {
+  rxPackets: number; rxBytes: number; rxTruncated: number; rxErrors: number;
+  txPackets: number; txBytes: number; txDropped: number; txErrors: number; txQueued: number;
+  queueLength: number; wakeups: number; down: boolean;
+}
+
+export class Channel {
+  readonly rx: Uint8Array;
+  readonly rxMeta: Uint32Array;
+  readonly slot: number;
+  readonly headroom: number;
+  readonly batch: number;
+  /** Called once per batch with the number of packets in rx/rxMeta. */
+  onBatch: (count: number) => void = () => {};
+  /** Called once when the fd failed for good (errno), e.g. its TUN device was deleted. */
+  onDown: (errno: number) => void = () => {};
+  private handle: object | undefined;
+  private readonly one = new Uint32Array(META_WORDS);
+  private readonly statBuf: Float64Array;
+  private readonly n: Addon;
+  private down = false;
+
+  protected constructor(fd: number, kind: ChannelKind, opts: ChannelOptions = {}) {
+    const n = loadNative();
+    this.n = n;
+    this.batch = opts.batch ?? 64;
+    this.slot = opts.slot ?? 2048;
+    this.headroom = opts.headroom ?? 64;
+    const ab = new ArrayBuffer(this.slot * this.batch);
+    this.rx = new Uint8Array(ab);
+    this.rxMeta = new Uint32Array(this.batch * META_WORDS);
+    this.statBuf = new Float64Array(n.STATS_COUNT);
+    try {
+      this.handle = wrap(() => n.chanNew(fd, kind, ab, this.rxMeta, this.slot, this.headroom, this.batch,
+        opts.queue ?? 256, (c: number) => {
+          if (c >= 0) this.onBatch(c);
+          else {
+            this.down = true;
+            this.onDown(-c);
+          }
+        }));
+    } catch (e) {
+      n.fdClose(fd);
+      throw e;
+    }
+  }
+
+  get isOpen(): boolean { return this.handle !== undefined; }
+  get isDown(): boolean { return this.down; }
+
+  /** Sends `count` packets described by `meta` (offset, length, addr, port) out of `buf`. Returns how many were taken. */
+  send(buf: Uint8Array, meta: Uint32Array, count: number): number {
+    if (!this.handle || count === 0) return 0;
+    return this.n.chanSend(this.handle, buf, meta, count);
+  }
+
+  /** Sends one packet; `addr`/`port` are ignored for TUN. */
+  sendOne(buf: Uint8Array, off: number, len: number, addr = 0, port = 0): number {
+    const m = this.one;
+    m[0] = off; m[1] = len; m[2] = addr; m[3] = port;
+    return this.send(buf, m, 1);
+  }
+
+  pause(): void { if (this.handle) this.n.chanRead(this.handle, false); }
+  resume(): void { if (this.handle) this.n.chanRead(this.handle, true); }
+
+  stats(): ChannelStats {
+    const s = this.statBuf;
+    let down = this.down;
+    if (this.handle) down = this.n.chanStats(this.handle, s) === 1 || down;
+    return {
+      rxPackets: s[0], rxBytes: s[1], rxTruncated: s[2], rxErrors: s[3], txPackets: s[4], txBytes: s[5],
+      txDropped: s[6], txErrors: s[7], txQueued: s[8], queueLength: s[9], wakeups: s[10], down,
+    };
+  }
+
+  close(): void {
+    if (!this.handle) return;
+    this.stats();
+    this.n.chanClose(this.handle);
+    this.handle = undefined;
+  }
+}
+
+export interface TunOptions extends ChannelOptions {
+  /** TAP (Ethernet frames, for BCP bridging) instead of TUN (IP packets). */
+  tap?: boolean;
+}
+
+/** A TUN/TAP device, non-blocking, IFF_NO_PI: each read/write is one bare packet (or frame). Deleted when closed. */
+export class TunDevice extends Channel {
+  readonly name: string;
+  readonly tap: boolean;
+
+  private constructor(fd: number, name: string, tap: boolean, opts: ChannelOptions) {
+    super(fd, ChannelKind.Tun, opts);
+    this.name = name;
+    this.tap = tap;
+  }
+
+  /** `name` may hold `%d` (kernel picks the number). Needs CAP_NET_ADMIN. */
+  static open(name: string, opts: TunOptions = {}): TunDevice {
+    if (!/^[A-Za-z0-9_.%-]{1,15}$/.test(name)) {
+      throw new IoError('IO_ERR_BAD_ARG', `interface name "${name}" must be 1-15 characters of A-Z a-z 0-9 _ . - %`);
+    }
+    const n = loadNative();
+    const [fd, actual] = wrap(() => n.tunOpen(name, opts.tap ?? false));
+    return new TunDevice(fd, actual, opts.tap ?? false, opts);
+  }
+}
+
+export interface SocketOptions extends ChannelOptions {
+  /** Local IPv4 address to bind (default 0.0.0.0). */
+  address?: string;
+  /** SO_MARK for policy routing (pptp(8) --rtmark). Needs CAP_NET_ADMIN. */
+  mark?: number;
+  /** SO_BINDTODEVICE. */
+  device?: string;
+  /** SO_SNDBUF in bytes (default 4 MiB). */
+  sendBuffer?: number;
+}
+
+/** A UDP socket serving L2TP control and data on one port. rxMeta carries each datagram's source address/port. */
+export class UdpSocket extends Channel {
+  readonly address: string;
+  readonly port: number;
+
+  private constructor(fd: number, address: string, port: number, opts: ChannelOptions) {
+    super(fd, ChannelKind.Udp, opts);
+    this.address = address;
+    this.port = port;
+  }
+
+  static open(port: number, opts: SocketOptions = {}): UdpSocket {
+    const n = loadNative();
+    const address = opts.address ?? '0.0.0.0';
+    const [fd, bound] = wrap(() => n.sockOpen(ChannelKind.Udp, ipv4ToU32(address), port, opts.mark ?? 0,
+      opts.device ?? '', opts.sendBuffer ?? 0));
+    return new UdpSocket(fd, address, bound, opts);
+  }
+
+  /** Sends one datagram to `host:port` (control messages; copies nothing, sends now or queues). */
+  sendTo(buf: Uint8Array, host: string, port: number, off = 0, len = buf.length - off): number {
+    return this.sendOne(buf, off, len, ipv4ToU32(host), port);
+  }
+}
+
+/**
+ * A raw IPv4 socket for one IP protocol (47 = GRE). Received packets start with the
+ * IPv4 header (skip (b[0] & 15) * 4 bytes); sent packets get their IPv4 header from
+ * the kernel (no IP_HDRINCL). Needs CAP_NET_RAW.
+ */
+export class RawSocket extends Channel {
+  readonly address: string;
+  readonly protocol: number;
+
+  private constructor(fd: number, address: string, protocol: number, opts: ChannelOptions) {
+    super(fd, ChannelKind.Raw, opts);
+    this.address = address;
+    this.protocol = protocol;
+  }
+
+  static open(protocol = 47, opts: SocketOptions = {}): RawSocket {
+    const n = loadNative();
+    const address = opts.address ?? '0.0.0.0';
+    const [fd] = wrap(() => n.sockOpen(ChannelKind.Raw, ipv4ToU32(address), protocol, opts.mark ?? 0,
+      opts.device ?? '', opts.sendBuffer ?? 0));
+    return new RawSocket(fd, address, protocol, opts);
+  }
+}
+
+export { ipv4ToU32, u32ToIpv4 };
