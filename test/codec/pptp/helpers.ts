@@ -38,3 +38,6 @@ export const arbMessage: fc.Arbitrary<PptpControlMessage> = fc.oneof(
   fc.record({ type: fc.constant(15 as const), peerCallId: u16, sendAccm: u32, receiveAccm: u32 }),
 );
 
+
+/** Concatenate into a plain Uint8Array (deepEqual distinguishes Buffer from Uint8Array). */
+export const cat = (...parts: Uint8Array[]): Uint8Array => Uint8Array.from(Buffer.concat(parts));
