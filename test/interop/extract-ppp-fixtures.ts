@@ -275,7 +275,10 @@ function negotiated(log: string): Record<string, string> {
   const last = (re: RegExp) => [...lines].reverse().find((l) => re.test(l));
   // A client logs "CHAP authentication succeeded"; a server "... peer authentication
   // succeeded for U" (PAP) or "peer from calling number N authorized" (CHAP family).
-  const auth = lines.find((l) => /authentication (succeeded|failed)|authorized$/.test(l.trim()));
+  // The xl2tpd LNS's pppd logs neither; its sent Success / Auth-Ack is the verdict then.
+  const auth =
+    lines.find((l) => /authentication (succeeded|failed)|authorized$/.test(l.trim())) ??
+    lines.find((l) => /^sent \[(CHAP (Success|Failure)|PAP Auth(Ack|Nak))/.test(l));
   if (auth) out.auth = auth.trim();
   const ccp = lines.find((l) => /MPPE .* enabled/.test(l));
   out.compression = ccp ? ccp.trim() : 'none';
