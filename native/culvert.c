@@ -15,8 +15,11 @@
  *    does not take now (EAGAIN) is copied into a bounded ring and flushed on
  *    UV_WRITABLE; when the ring is full the packet is dropped and counted.
  *
- * Every handle is closed by close() or, at the latest, by the env cleanup hook,
- * so a worker thread can exit with channels still open.
+ * Every handle is closed by close() or, at the latest, by an async env cleanup
+ * hook (napi_add_async_cleanup_hook), so a worker thread can exit with channels
+ * still open. The hook is released only from the uv_close callback: Node unloads
+ * the addon after the hooks finish, and a close callback that runs after that
+ * would jump into unmapped code.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -54,6 +57,7 @@ typedef struct chan {
   int polling;     /* current uv_poll event mask */
   napi_ref cb, rxbuf_ref, rxmeta_ref;
   napi_async_context actx;
+  napi_async_cleanup_hook_handle ach;
   uint8_t *rx;
   uint32_t *rxmeta;
   uint32_t slot, headroom, batch;
@@ -65,13 +69,7 @@ typedef struct chan {
   struct mmsghdr mm[MAX_BATCH];
   struct iovec iov[MAX_BATCH];
   struct sockaddr_in sa[MAX_BATCH];
-  struct chan *next, *prev;
 } chan;
-
-typedef struct {
-  chan *head;
-  int tearing_down;
-} inst;
 
 /* ---------- helpers ---------- */
 
@@ -478,6 +476,7 @@ static void on_poll(uv_poll_t *h, int status, int events) {
 
 static void on_close(uv_handle_t *h) {
   chan *c = h->data;
+  if (c->ach) napi_remove_async_cleanup_hook(c->ach);
   free(c->q);
   free(c->qmeta);
   free(c);
@@ -486,13 +485,6 @@ static void on_close(uv_handle_t *h) {
 static void chan_teardown(chan *c, int in_cleanup) {
   if (c->closing) return;
   c->closing = 1;
-  inst *I = NULL;
-  napi_get_instance_data(c->env, (void **)&I);
-  if (I) {
-    if (c->prev) c->prev->next = c->next;
-    else I->head = c->next;
-    if (c->next) c->next->prev = c->prev;
-  }
   uv_poll_stop(&c->poll);
   if (close(c->fd) < 0) { /* nothing more to do: the fd is gone either way */ }
   c->fd = -1;
@@ -503,6 +495,12 @@ static void chan_teardown(chan *c, int in_cleanup) {
     napi_async_destroy(c->env, c->actx);
   }
   uv_close((uv_handle_t *)&c->poll, on_close);
+}
+
+/* Env teardown (worker exit, process exit) with the channel still open. */
+static void async_cleanup(napi_async_cleanup_hook_handle handle, void *arg) {
+  (void)handle;
+  chan_teardown((chan *)arg, 0);
 }
 
 /* chanNew(fd, kind, rxArrayBuffer, rxMeta: Uint32Array, slot, headroom, batch, qcap, onBatch) -> external */
@@ -524,8 +522,6 @@ static napi_value chan_new(napi_env env, napi_callback_info info) {
     napi_throw_type_error(env, "IO_ERR_BAD_ARG", "chanNew: bad arguments");
     return NULL;
   }
-  inst *I = NULL;
-  NAPI_OK(napi_get_instance_data(env, (void **)&I));
   uv_loop_t *loop;
   NAPI_OK(napi_get_uv_event_loop(env, &loop));
   chan *c = calloc(1, sizeof *c);
@@ -560,7 +556,8 @@ static napi_value chan_new(napi_env env, napi_callback_info info) {
       napi_create_reference(env, argv[2], 1, &c->rxbuf_ref) != napi_ok ||
       napi_create_reference(env, argv[3], 1, &c->rxmeta_ref) != napi_ok ||
       napi_create_string_utf8(env, "culvert:chan", NAPI_AUTO_LENGTH, &name) != napi_ok ||
-      napi_async_init(env, NULL, name, &c->actx) != napi_ok) {
+      napi_async_init(env, NULL, name, &c->actx) != napi_ok ||
+      napi_add_async_cleanup_hook(env, async_cleanup, c, &c->ach) != napi_ok) {
     /* The fd belongs to the caller until chanNew succeeds. */
     c->fd = -1;
     c->closing = 1;
@@ -568,9 +565,6 @@ static napi_value chan_new(napi_env env, napi_callback_info info) {
     napi_throw_error(env, "IO_ERR_NAPI", "chanNew: could not create references");
     return NULL;
   }
-  c->next = I->head;
-  if (I->head) I->head->prev = c;
-  I->head = c;
   c->reading = 1;
   set_poll(c);
   napi_value ext;
@@ -702,26 +696,7 @@ static napi_value fd_close(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
-static void env_cleanup(void *arg) {
-  inst *I = arg;
-  I->tearing_down = 1;
-  while (I->head) chan_teardown(I->head, 1);
-}
-
-static void inst_free(napi_env env, void *data, void *hint) {
-  (void)env;
-  (void)hint;
-  free(data);
-}
-
 NAPI_MODULE_INIT() {
-  inst *I = calloc(1, sizeof *I);
-  if (!I) return NULL;
-  if (napi_set_instance_data(env, I, inst_free, NULL) != napi_ok) {
-    free(I);
-    return NULL;
-  }
-  if (napi_add_env_cleanup_hook(env, env_cleanup, I) != napi_ok) return NULL;
   napi_property_descriptor props[] = {
     {"tunOpen", NULL, tun_open, NULL, NULL, NULL, napi_enumerable, NULL},
     {"sockOpen", NULL, sock_open, NULL, NULL, NULL, napi_enumerable, NULL},

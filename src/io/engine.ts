@@ -1,0 +1,451 @@
+/**
+ * The packet engine: moves IP packets between TUN devices and the tunnel sockets
+ * (L2TP data over a UdpSocket, PPTP enhanced GRE over a RawSocket) without
+ * allocating per packet.
+ *
+ *  - Socket -> TUN: one socket batch is demultiplexed by key (L2TP tunnel/session ID,
+ *    or PPTP peer address + Call ID) to a DataHandler. A Session handler strips the
+ *    PPP header; IPv4/IPv6 packets are queued for their TUN as (offset, length)
+ *    pairs into the socket's rx buffer, and each TUN gets one send() per batch.
+ *    Everything else (LCP, IPCP, CCP, auth, compressed data) goes to the session's
+ *    onControl callback: the protocol layer.
+ *  - TUN -> socket: the tunnel + PPP header is written into the headroom in front of
+ *    each packet in the TUN rx buffer and the batch leaves with one sendmmsg.
+ *  - L2TP control messages (T=1) on the shared UDP port go to onL2tpControl.
+ *
+ * Views handed to callbacks are valid only during the call. No main-thread-only API
+ * is used, so an Engine can live in a worker_thread.
+ */
+import type { Clock, Timer } from '../protocol/clock.js';
+import { RealClock } from './real-clock.js';
+import { IoError } from '../errors.js';
+import { META_WORDS, type Channel, type RawSocket, type TunDevice, type UdpSocket } from './native.js';
+import { ipv4ToU32 } from './ipv4.js';
+import { createL2tpPeek, encodeDataHeaderInto, peekInto as peekL2tp, L2TP_DATA_HEADER_LENGTH } from '../codec/l2tp-peek.js';
+import { createGreHeader, encodeHeaderInto as encodeGreHeader, tryDecodeInto as peekGre, type GreHeaderFields } from '../codec/pptp/gre.js';
+
+/** PPP protocol numbers the fast path knows (RFC 1332, RFC 5072). */
+const PPP_IPV4 = 0x0021;
+const PPP_IPV6 = 0x0057;
+/** Address/control of HDLC-like framing (RFC 1662 §3.1), kept by PPTP and L2TP unless ACFC. */
+const PPP_ALLSTATIONS = 0xff;
+const PPP_UI = 0x03;
+/** FF 03 + 2-octet protocol written in front of every outbound IP packet. */
+const PPP_HDR = 4;
+const MAX_BATCH = 64;
+
+/** Receives the tunnel data packets of one demux key. */
+export interface DataHandler {
+  /** buf[off, off+len) is the PPP frame (address/control still present if the peer sent them). */
+  onData(buf: Uint8Array, off: number, len: number, srcAddr: number, srcPort: number): void;
+  /**
+   * GRE only, before onData: the packet's sequence number (-1 if none) and ack (-1 if none).
+   * Return false to drop the packet (e.g. out of order).
+   */
+  onGreSequence?(seq: number, ack: number): boolean;
+}
+
+/** Map from a numeric key to a handler; Map.get on a number does not allocate. */
+export class Demux<H> {
+  private readonly m = new Map<number, H>();
+  register(key: number, h: H): void {
+    if (this.m.has(key)) throw new IoError('IO_ERR_DEMUX_KEY_IN_USE', `demux key ${key} is already registered`);
+    this.m.set(key, h);
+  }
+  unregister(key: number, h?: H): void {
+    if (h === undefined || this.m.get(key) === h) this.m.delete(key);
+  }
+  get(key: number): H | undefined { return this.m.get(key); }
+  get size(): number { return this.m.size; }
+}
+
+/** L2TP demux key: our tunnel ID and session ID (RFC 2661 §3.1). */
+export function l2tpKey(tunnelId: number, sessionId: number): number {
+  return tunnelId * 0x10000 + sessionId;
+}
+
+/** PPTP demux key: peer IPv4 address (host order) and our Call ID (RFC 2637 §4.1 Key field). */
+export function greKey(peerAddr: number, callId: number): number {
+  return peerAddr * 0x10000 + callId;
+}
+
+/** A pending TUN (or socket) send built from one rx buffer. */
+class TxBatch {
+  readonly meta = new Uint32Array(MAX_BATCH * META_WORDS);
+  count = 0;
+  buf: Uint8Array | undefined;
+  constructor(readonly ch: Channel) {}
+  add(buf: Uint8Array, off: number, len: number, addr: number, port: number): void {
+    if (this.buf !== buf || this.count === MAX_BATCH) this.flush();
+    this.buf = buf;
+    const m = this.meta;
+    const i = this.count++ * META_WORDS;
+    m[i] = off; m[i + 1] = len; m[i + 2] = addr; m[i + 3] = port;
+  }
+  flush(): void {
+    if (this.count > 0 && this.buf) this.ch.send(this.buf, this.meta, this.count);
+    this.count = 0;
+  }
+}
+
+export interface SessionStats {
+  rxPackets: number; rxBytes: number; txPackets: number; txBytes: number;
+  rxControl: number; rxDropped: number; txDropped: number;
+}
+
+interface SessionBase {
+  /** PPP frames other than IPv4/IPv6 data: `protocol`, then its information field buf[off, off+len). */
+  onControl?: (protocol: number, buf: Uint8Array, off: number, len: number) => void;
+  /** The attached TUN failed for good (e.g. deleted); the session stays registered. */
+  onTunDown?: (errno: number) => void;
+}
+
+export interface L2tpSessionOptions extends SessionBase {
+  transport: 'l2tp';
+  /** Our IDs (what the peer puts in its data headers). */
+  tunnelId: number; sessionId: number;
+  /** The peer's IDs (what we put in ours). */
+  peerTunnelId: number; peerSessionId: number;
+  peerAddress: string; peerPort: number;
+}
+
+export interface GreSessionOptions extends SessionBase {
+  transport: 'gre';
+  /** Our Call ID (the peer's GRE Key Call ID) and the peer's Call ID (ours on send). */
+  callId: number; peerCallId: number;
+  peerAddress: string;
+}
+
+/** Serial-number "a is after b" for 32-bit GRE sequence numbers (RFC 1982 style). */
+function seqAfter(a: number, b: number): boolean {
+  return ((a - b) | 0) > 0;
+}
+
+export class Session implements DataHandler {
+  readonly transport: 'l2tp' | 'gre';
+  readonly key: number;
+  readonly peerAddr: number;
+  readonly stats: SessionStats = { rxPackets: 0, rxBytes: 0, txPackets: 0, txBytes: 0, rxControl: 0, rxDropped: 0, txDropped: 0 };
+  onControl: (protocol: number, buf: Uint8Array, off: number, len: number) => void;
+  onTunDown: (errno: number) => void;
+  private tun: TunDevice | undefined;
+  private tunTx: TxBatch | undefined;
+  private readonly peerPort: number;
+  private readonly peerTunnelId: number;
+  private readonly peerSessionId: number;
+  private readonly peerCallId: number;
+  // GRE sequencing (RFC 2637 §4.4): last sequence received, next to send.
+  private txSeq = 0;
+  private rxSeq = 0;
+  private rxSeen = false;
+  /** @internal */ ackPending = false;
+  private readonly gre: GreHeaderFields = { callId: 0, payloadLength: 0 };
+  private readonly scratch = new Uint8Array(64 + 4 + 1600);
+  private closed = false;
+
+  /** @internal use Engine.addSession */
+  constructor(private readonly engine: Engine, o: L2tpSessionOptions | GreSessionOptions) {
+    this.transport = o.transport;
+    this.peerAddr = ipv4ToU32(o.peerAddress);
+    this.onControl = o.onControl ?? (() => {});
+    this.onTunDown = o.onTunDown ?? (() => {});
+    if (o.transport === 'l2tp') {
+      this.key = l2tpKey(o.tunnelId, o.sessionId);
+      this.peerPort = o.peerPort;
+      this.peerTunnelId = o.peerTunnelId;
+      this.peerSessionId = o.peerSessionId;
+      this.peerCallId = 0;
+    } else {
+      this.key = greKey(this.peerAddr, o.callId);
+      this.peerPort = 0;
+      this.peerTunnelId = 0;
+      this.peerSessionId = 0;
+      this.peerCallId = o.peerCallId;
+      this.gre.callId = o.peerCallId;
+    }
+  }
+
+  /** Bind a TUN device: its packets go out through this session, and inbound IP goes to it. */
+  attachTun(tun: TunDevice): void {
+    if (tun.tap) throw new IoError('IO_ERR_BAD_ARG', 'a TAP device carries Ethernet frames (BCP), not IP: attach a TUN');
+    if (tun.headroom < 16 + PPP_HDR) throw new IoError('IO_ERR_BAD_ARG', 'TUN headroom too small for the tunnel headers');
+    this.detachTun();
+    this.tun = tun;
+    this.tunTx = this.engine.txFor(tun);
+    tun.onBatch = (n) => this.fromTun(tun, n);
+    tun.onDown = (e) => this.onTunDown(e);
+  }
+
+  detachTun(): void {
+    if (!this.tun) return;
+    this.tun.onBatch = () => {};
+    this.tun.onDown = () => {};
+    this.tun = undefined;
+    this.tunTx = undefined;
+  }
+
+  get attachedTun(): TunDevice | undefined { return this.tun; }
+
+  onGreSequence(seq: number, ack: number): boolean {
+    void ack; // We do not hold a send window: peers' acks need no action here.
+    if (seq < 0) return true;
+    if (this.rxSeen && !seqAfter(seq, this.rxSeq)) {
+      // §4.4: duplicates and late packets are dropped (PPP copes with loss, not reordering).
+      this.stats.rxDropped++;
+      return false;
+    }
+    this.rxSeq = seq;
+    this.rxSeen = true;
+    if (!this.ackPending) {
+      this.ackPending = true;
+      this.engine.wantAck(this);
+    }
+    return true;
+  }
+
+  onData(buf: Uint8Array, off: number, len: number): void {
+    let p = off;
+    const end = off + len;
+    if (len >= 2 && buf[p] === PPP_ALLSTATIONS && buf[p + 1] === PPP_UI) p += 2;
+    if (p >= end) { this.stats.rxDropped++; return; }
+    let proto: number;
+    // RFC 1661 §6.5 (PFC): an odd first octet is a one-octet protocol field.
+    if (buf[p] & 1) { proto = buf[p]; p += 1; } else {
+      if (p + 2 > end) { this.stats.rxDropped++; return; }
+      proto = (buf[p] << 8) | buf[p + 1]; p += 2;
+    }
+    if ((proto === PPP_IPV4 || proto === PPP_IPV6) && this.tunTx) {
+      this.stats.rxPackets++;
+      this.stats.rxBytes += end - p;
+      this.engine.queueTun(this.tunTx, buf, p, end - p);
+      return;
+    }
+    this.stats.rxControl++;
+    this.onControl(proto, buf, p, end - p);
+  }
+
+  /** TUN batch -> tunnel: headers go into each packet's headroom; one send for the batch. */
+  private fromTun(tun: TunDevice, n: number): void {
+    const meta = tun.rxMeta;
+    const buf = tun.rx;
+    const sock = this.engine.socketTx(this.transport);
+    if (!sock) { this.stats.txDropped += n; return; }
+    for (let i = 0; i < n; i++) {
+      const off = meta[i * META_WORDS];
+      const len = meta[i * META_WORDS + 1];
+      const v = buf[off] >> 4;
+      const proto = v === 4 ? PPP_IPV4 : v === 6 ? PPP_IPV6 : 0;
+      if (proto === 0) { this.stats.txDropped++; continue; }
+      const start = this.frame(buf, off - PPP_HDR, proto, len);
+      this.stats.txPackets++;
+      this.stats.txBytes += len;
+      sock.add(buf, start, off + len - start, this.peerAddr, this.peerPort);
+    }
+    sock.flush();
+  }
+
+  /** Writes FF 03 proto at buf[p] and the tunnel header before it; returns the frame start. */
+  private frame(buf: Uint8Array, p: number, proto: number, infoLen: number): number {
+    buf[p] = PPP_ALLSTATIONS; buf[p + 1] = PPP_UI; buf[p + 2] = proto >>> 8; buf[p + 3] = proto & 0xff;
+    if (this.transport === 'l2tp') {
+      const h = p - L2TP_DATA_HEADER_LENGTH;
+      encodeDataHeaderInto(buf, h, this.peerTunnelId, this.peerSessionId);
+      return h;
+    }
+    const g = this.gre;
+    g.payloadLength = infoLen + PPP_HDR;
+    g.sequence = this.txSeq;
+    this.txSeq = (this.txSeq + 1) >>> 0;
+    if (this.ackPending) { g.ack = this.rxSeq; this.ackPending = false; } else g.ack = undefined;
+    const h = p - (g.ack === undefined ? 12 : 16);
+    encodeGreHeader(buf, h, g);
+    return h;
+  }
+
+  /** Sends one PPP frame (LCP, IPCP, ...) with `protocol` and information field `info`. */
+  sendControl(protocol: number, info: Uint8Array): void {
+    if (this.closed) return;
+    if (info.length > this.scratch.length - 64 - PPP_HDR) throw new IoError('IO_ERR_BAD_ARG', 'PPP frame too large');
+    const s = this.scratch;
+    s.set(info, 64 + PPP_HDR);
+    const start = this.frame(s, 64, protocol, info.length);
+    const sock = this.engine.socketChannel(this.transport);
+    if (!sock) { this.stats.txDropped++; return; }
+    sock.sendOne(s, start, 64 + PPP_HDR + info.length - start, this.peerAddr, this.peerPort);
+  }
+
+  /** @internal an ack-only GRE packet (S=0, A=1, §4.1). */
+  sendAck(): void {
+    if (!this.ackPending || this.closed) return;
+    this.ackPending = false;
+    const sock = this.engine.socketChannel('gre');
+    if (!sock) return;
+    const g = this.gre;
+    const seq = g.sequence;
+    g.payloadLength = 0; g.sequence = undefined; g.ack = this.rxSeq;
+    const n = encodeGreHeader(this.scratch, 0, g);
+    g.sequence = seq;
+    sock.sendOne(this.scratch, 0, n, this.peerAddr, 0);
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.detachTun();
+    this.engine.removeSession(this);
+  }
+}
+
+export interface EngineOptions {
+  clock?: Clock;
+  /** How long a GRE ack may wait for outbound data to ride on before it goes alone (ms, default 20). */
+  ackDelayMs?: number;
+}
+
+export interface EngineStats { l2tpUnknown: number; greUnknown: number; malformed: number }
+
+export class Engine {
+  /** Data handlers by l2tpKey(tunnelId, sessionId). */
+  readonly l2tp = new Demux<DataHandler>();
+  /** Data handlers by greKey(peerAddr, callId). */
+  readonly gre = new Demux<DataHandler>();
+  /** L2TP control messages (T=1) arriving on the shared UDP port, whole. */
+  onL2tpControl: (buf: Uint8Array, off: number, len: number, srcAddr: number, srcPort: number) => void = () => {};
+  readonly stats: EngineStats = { l2tpUnknown: 0, greUnknown: 0, malformed: 0 };
+  private udp: UdpSocket | undefined;
+  private raw: RawSocket | undefined;
+  private udpTx: TxBatch | undefined;
+  private rawTx: TxBatch | undefined;
+  private readonly tunTx = new Map<Channel, TxBatch>();
+  private readonly dirty: TxBatch[] = [];
+  private readonly l2tpPeek = createL2tpPeek();
+  private readonly greHdr = createGreHeader();
+  private readonly clock: Clock;
+  private readonly ackDelay: number;
+  private readonly acks = new Set<Session>();
+  private ackTimer: Timer | undefined;
+  private readonly sessions = new Set<Session>();
+
+  constructor(opts: EngineOptions = {}) {
+    this.clock = opts.clock ?? new RealClock();
+    this.ackDelay = opts.ackDelayMs ?? 20;
+  }
+
+  /** Use `sock` for L2TP (control and data on one port). */
+  attachUdp(sock: UdpSocket): void {
+    this.udp = sock;
+    this.udpTx = new TxBatch(sock);
+    sock.onBatch = (n) => this.fromUdp(sock, n);
+  }
+
+  /** Use `sock` (a RawSocket for protocol 47) for PPTP data. */
+  attachGre(sock: RawSocket): void {
+    this.raw = sock;
+    this.rawTx = new TxBatch(sock);
+    sock.onBatch = (n) => this.fromGre(sock, n);
+  }
+
+  addSession(o: L2tpSessionOptions | GreSessionOptions): Session {
+    const s = new Session(this, o);
+    (o.transport === 'l2tp' ? this.l2tp : this.gre).register(s.key, s);
+    this.sessions.add(s);
+    return s;
+  }
+
+  /** @internal */
+  removeSession(s: Session): void {
+    (s.transport === 'l2tp' ? this.l2tp : this.gre).unregister(s.key, s);
+    this.sessions.delete(s);
+    this.acks.delete(s);
+  }
+
+  /** @internal */
+  txFor(tun: TunDevice): TxBatch {
+    let t = this.tunTx.get(tun);
+    if (!t) { t = new TxBatch(tun); this.tunTx.set(tun, t); }
+    return t;
+  }
+
+  /** @internal */
+  socketTx(transport: 'l2tp' | 'gre'): TxBatch | undefined {
+    return transport === 'l2tp' ? this.udpTx : this.rawTx;
+  }
+
+  /** @internal */
+  socketChannel(transport: 'l2tp' | 'gre'): Channel | undefined {
+    return transport === 'l2tp' ? this.udp : this.raw;
+  }
+
+  /** @internal */
+  queueTun(t: TxBatch, buf: Uint8Array, off: number, len: number): void {
+    if (t.count === 0) this.dirty.push(t);
+    t.add(buf, off, len, 0, 0);
+  }
+
+  /** @internal */
+  wantAck(s: Session): void {
+    this.acks.add(s);
+    if (!this.ackTimer) this.ackTimer = this.clock.setTimer(this.ackDelay, () => this.flushAcks());
+  }
+
+  private flushAcks(): void {
+    this.ackTimer = undefined;
+    for (const s of this.acks) s.sendAck();
+    this.acks.clear();
+  }
+
+  private flushTuns(): void {
+    const d = this.dirty;
+    for (let i = 0; i < d.length; i++) d[i].flush();
+    d.length = 0;
+  }
+
+  private fromUdp(sock: UdpSocket, n: number): void {
+    const meta = sock.rxMeta;
+    const buf = sock.rx;
+    const pk = this.l2tpPeek;
+    for (let i = 0; i < n; i++) {
+      const j = i * META_WORDS;
+      const off = meta[j], len = meta[j + 1], addr = meta[j + 2], port = meta[j + 3];
+      const r = peekL2tp(buf, off, len, pk);
+      if (r < 0) { this.stats.malformed++; continue; }
+      if (pk.isControl) { this.onL2tpControl(buf, off, len, addr, port); continue; }
+      const h = this.l2tp.get(l2tpKey(pk.tunnelId, pk.sessionId));
+      if (!h) { this.stats.l2tpUnknown++; continue; }
+      h.onData(buf, off + r, pk.payloadLength, addr, port);
+    }
+    this.flushTuns();
+  }
+
+  private fromGre(sock: RawSocket, n: number): void {
+    const meta = sock.rxMeta;
+    const buf = sock.rx;
+    const g = this.greHdr;
+    for (let i = 0; i < n; i++) {
+      const j = i * META_WORDS;
+      const off = meta[j], len = meta[j + 1], addr = meta[j + 2];
+      // Raw IPv4 sockets deliver the IP header: skip IHL words.
+      const ihl = (buf[off] & 15) * 4;
+      if (ihl < 20 || ihl >= len) { this.stats.malformed++; continue; }
+      const r = peekGre(buf, off + ihl, len - ihl, g);
+      if (r < 0) { this.stats.malformed++; continue; }
+      const h = this.gre.get(greKey(addr, g.callId));
+      if (!h) { this.stats.greUnknown++; continue; }
+      if (h.onGreSequence && !h.onGreSequence(g.hasSequence ? g.sequence : -1, g.hasAck ? g.ack : -1)) continue;
+      if (g.payloadLength > 0) h.onData(buf, off + ihl + r, g.payloadLength, addr, 0);
+    }
+    this.flushTuns();
+  }
+
+  /** Detach from sockets and TUNs (it does not close them: the caller owns them). */
+  close(): void {
+    this.ackTimer?.cancel();
+    this.ackTimer = undefined;
+    for (const s of [...this.sessions]) s.close();
+    if (this.udp) this.udp.onBatch = () => {};
+    if (this.raw) this.raw.onBatch = () => {};
+    this.udp = this.raw = undefined;
+    this.udpTx = this.rawTx = undefined;
+    this.tunTx.clear();
+  }
+}
