@@ -139,7 +139,8 @@ export class ChapServer extends MachineBase {
 
   protected onStart(): void {
     this.id = this.random(1)[0];
-    this.challenge = Uint8Array.from(this.random(this.alg.challengeLength));
+    const n = this.alg.method === 'chap' && this.opts.chapChallengeLength ? Math.min(255, Math.max(1, this.opts.chapChallengeLength | 0)) : this.alg.challengeLength;
+    this.challenge = Uint8Array.from(this.random(n));
     this.challengeFrame = encodeChap({ code: ChapCode.Challenge, id: this.id, value: this.challenge, name: utf8(this.opts.name) });
     this.transmit();
   }
@@ -168,14 +169,8 @@ export class ChapServer extends MachineBase {
     if (!req) return false;
     this.cancelTimer();
     this.verifying = true;
-    let v: AuthVerdict | Promise<AuthVerdict>;
-    try {
-      v = this.opts.verifier.verify(req);
-    } catch (e) {
-      v = Promise.reject(e);
-    }
     settle(
-      v,
+      () => this.opts.verifier.verify(req),
       (verdict) => this.onVerdict(user, verdict),
       (e) => {
         this.log(`verifier error: ${e instanceof Error ? e.message : String(e)}`);

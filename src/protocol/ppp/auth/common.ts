@@ -38,6 +38,8 @@ export interface AuthServerOptions extends AuthCallbacks, AuthTimingOptions {
   verifier: AuthVerifier;
   /** Random bytes (challenges, first identifier); default node:crypto randomBytes. */
   random?: (n: number) => Uint8Array;
+  /** CHAP-MD5 only: challenge length, 1..255 (default 16). MS-CHAP lengths are fixed. */
+  chapChallengeLength?: number;
 }
 
 export interface AuthMachine {

@@ -86,12 +86,6 @@ export class PapServer extends MachineBase {
     const password = text(p.password);
     this.cancelTimer();
     this.verifying = true;
-    let v: AuthVerdict | Promise<AuthVerdict>;
-    try {
-      v = this.opts.verifier.verify({ method: 'pap', user, password });
-    } catch (e) {
-      v = Promise.reject(e);
-    }
     const onVerdict = (verdict: AuthVerdict) => {
       this.verifying = false;
       if (this.stopped) return;
@@ -105,7 +99,7 @@ export class PapServer extends MachineBase {
           : { ok: false, method: 'pap', user, reason: REASON_FAILED },
       );
     };
-    settle(v, onVerdict, (e) => {
+    settle(() => this.opts.verifier.verify({ method: 'pap', user, password }), onVerdict, (e) => {
       this.log(`verifier error: ${e instanceof Error ? e.message : String(e)}`);
       onVerdict({ ok: false, message: 'Login incorrect' });
     });
@@ -113,8 +107,18 @@ export class PapServer extends MachineBase {
   }
 }
 
-/** Call `ok` synchronously for a plain verdict, or when the promise settles. */
-export function settle<T>(v: T | Promise<T>, ok: (t: T) => void, fail: (e: unknown) => void): void {
+/**
+ * Run `fn`; call `ok` synchronously for a plain result or when its promise settles, `fail`
+ * (synchronously too) if it throws or rejects. A verifier may be local (sync) or RADIUS (async).
+ */
+export function settle<T>(fn: () => T | Promise<T>, ok: (t: T) => void, fail: (e: unknown) => void): void {
+  let v: T | Promise<T>;
+  try {
+    v = fn();
+  } catch (e) {
+    fail(e);
+    return;
+  }
   if (v && typeof (v as Promise<T>).then === 'function') (v as Promise<T>).then(ok, fail);
   else ok(v as T);
 }
