@@ -14,49 +14,7 @@ import {
   type RawAvp,
 } from '../../../src/codec/l2tp/index.js';
 import { hex, throwsCode } from '../pptp/helpers.js';
-
-/** A typed sample value for every IETF attribute, with its cleartext encoding. */
-export const SAMPLE_VALUES: Record<string, [unknown, string]> = {
-  messageType: [1, '0001'],
-  resultCode: [{ resultCode: 2, errorCode: 6, errorMessage: 'oops' }, '0002 0006 6f6f7073'],
-  protocolVersion: [{ version: 1, revision: 0 }, '0100'],
-  framingCapabilities: [3, '00000003'],
-  bearerCapabilities: [0, '00000000'],
-  tieBreaker: [hex('0102030405060708'), '0102030405060708'],
-  firmwareRevision: [0x0690, '0690'],
-  hostName: ['cli', '636c69'],
-  vendorName: ['xelerance.com', Buffer.from('xelerance.com').toString('hex')],
-  assignedTunnelId: [0x1234, '1234'],
-  receiveWindowSize: [4, '0004'],
-  challenge: [hex('aabbcc'), 'aabbcc'],
-  q931CauseCode: [{ causeCode: 16, causeMessage: 0x45, advisory: 'bye' }, '0010 45 627965'],
-  challengeResponse: [hex('00112233445566778899aabbccddeeff'), '00112233445566778899aabbccddeeff'],
-  assignedSessionId: [0x4321, '4321'],
-  callSerialNumber: [0xdeadbeef, 'deadbeef'],
-  minimumBps: [2400, '00000960'],
-  maximumBps: [10_000_000, '00989680'],
-  bearerType: [0, '00000000'],
-  framingType: [1, '00000001'],
-  calledNumber: ['5551234', '35353531323334'],
-  callingNumber: ['', ''],
-  subAddress: ['7', '37'],
-  txConnectSpeed: [0, '00000000'],
-  physicalChannelId: [9, '00000009'],
-  initialReceivedLcpConfReq: [hex('0104 05dc'), '010405dc'],
-  lastSentLcpConfReq: [hex('0506 01020304'), '050601020304'],
-  lastReceivedLcpConfReq: [hex(''), ''],
-  proxyAuthenType: [2, '0002'],
-  proxyAuthenName: ['ia-user', Buffer.from('ia-user').toString('hex')],
-  proxyAuthenChallenge: [hex('0f0e0d0c'), '0f0e0d0c'],
-  proxyAuthenId: [7, '0007'],
-  proxyAuthenResponse: [hex('99'), '99'],
-  callErrors: [{ crcErrors: 1, framingErrors: 2, hardwareOverruns: 3, bufferOverruns: 4, timeoutErrors: 5, alignmentErrors: 6 }, '0000 00000001 00000002 00000003 00000004 00000005 00000006'],
-  accm: [{ sendAccm: 0xffffffff, receiveAccm: 0 }, '0000 ffffffff 00000000'],
-  randomVector: [hex('000102030405060708090a0b0c0d0e0f'), '000102030405060708090a0b0c0d0e0f'],
-  privateGroupId: ['grp', '677270'],
-  rxConnectSpeed: [0, '00000000'],
-  sequencingRequired: [true, ''],
-};
+import { SAMPLE_VALUES } from './samples.js';
 
 describe('L2TP AVP tables', () => {
   test('all 39 IETF attributes of RFC 2661 §4.4 (0-39 except reserved 20) have a rule', () => {
