@@ -1,0 +1,445 @@
+/**
+ * The ONE declarative schema of every console menu. The parser, validation, `print`,
+ * `export`, tab completion and the REST API are all driven from these tables; there is
+ * no per-menu printer or handler. Names, types and defaults follow the seeds (RouterOS
+ * manuals in shared/seeds); where the seeds disagree with themselves the property
+ * tables win over the example printouts.
+ */
+import * as T from './types.js';
+import type { ValueType } from './types.js';
+
+export interface Prop {
+  readonly name: string;
+  readonly type: ValueType;
+  /** Canonical default; undefined means "unset" (omitted from print). */
+  readonly default?: string;
+  /** Never written to logs (passwords, pre-shared keys). */
+  readonly secret?: boolean;
+  /** Only printed by `print detail` when it differs from the default (newer RouterOS properties). */
+  readonly hideIfDefault?: boolean;
+  /** Reported by the runtime (mtu of a live tunnel, uptime...); not settable. */
+  readonly readOnly?: boolean;
+  /** Must name an existing item of that menu (or be an IPv4 address for 'pool-or-ip'). */
+  readonly ref?: '/ppp profile' | '/ip pool' | 'pool-or-ip';
+  /** Must be set on add. */
+  readonly required?: boolean;
+  /** Not shown as key=value: disabled is flag X, comment is the ";;;" line. */
+  readonly notPrinted?: boolean;
+}
+
+export type FlagName = 'disabled' | 'running' | 'dynamic' | 'default' | 'active' | 'invalid' | 'static' | 'connect' | 'radius';
+
+export interface Flag {
+  readonly letter: string;
+  readonly meaning: string;
+  readonly is: FlagName;
+}
+
+export interface Column {
+  readonly title: string;
+  readonly prop: string;
+  readonly width: number;
+}
+
+export interface Menu {
+  /** Canonical path, e.g. "/interface pptp-client". */
+  readonly path: string;
+  readonly kind: 'list' | 'single';
+  readonly props: readonly Prop[];
+  readonly flags: readonly Flag[];
+  /** How `print` (without detail) looks for a list menu. */
+  readonly printStyle: 'detail' | 'table';
+  readonly columns?: readonly Column[];
+  /** Property that names an item (items can be addressed by it). */
+  readonly keyProp?: string;
+  /** Auto-generated name prefix when `add` gives none: pptp-out1, pptp-in1. */
+  readonly autoName?: string;
+  /** Items that always exist and cannot be removed (the `default` profiles). */
+  readonly builtins?: readonly Record<string, string>[];
+  /** All items come from the runtime (/ppp active). */
+  readonly dynamicOnly?: boolean;
+  /** Items are the host's Linux interfaces; stored entries only override settings. */
+  readonly linux?: boolean;
+  /** Summary of every interface culvert knows (/interface). */
+  readonly summary?: boolean;
+  /** Supports `monitor`. */
+  readonly monitor?: readonly string[];
+  /** Key=value props that must be unique among items. */
+  readonly unique?: readonly string[];
+  /** Applied to the host (ip address / ip route). */
+  readonly applied?: boolean;
+  /** Commands this menu accepts beyond print. */
+  readonly commands: readonly string[];
+}
+
+const X: Flag = { letter: 'X', meaning: 'disabled', is: 'disabled' };
+const R: Flag = { letter: 'R', meaning: 'running', is: 'running' };
+const D: Flag = { letter: 'D', meaning: 'dynamic', is: 'dynamic' };
+
+const LIST_CMDS = ['add', 'set', 'remove', 'enable', 'disable', 'comment', 'unset', 'export', 'find'] as const;
+
+const disabled = (def: string): Prop => ({ name: 'disabled', type: T.bool, default: def, notPrinted: true });
+const comment: Prop = { name: 'comment', type: T.text(255), notPrinted: true };
+
+/** 64..65535: the seeds give no range for max-mtu/max-mru; 64 is the smallest useful IP MTU. */
+const mtuType = T.int(64, 65535);
+/** RFC 1990 MRRU; the seeds give 512..65535. */
+const mrruType = T.intOrDisabled(512, 65535);
+const CLIENT_AUTH = ['pap', 'chap', 'mschap1', 'mschap2'] as const;
+/** Servers print strongest first, as the seeds' server printouts do (mschap2,mschap1). */
+const SERVER_AUTH = ['mschap2', 'mschap1', 'chap', 'pap'] as const;
+
+function clientProps(proto: 'pptp' | 'l2tp'): Prop[] {
+  return [
+    { name: 'name', type: T.quotedName },
+    { name: 'max-mtu', type: mtuType, default: '1460' },
+    { name: 'max-mru', type: mtuType, default: '1460' },
+    { name: 'mrru', type: mrruType, default: 'disabled' },
+    { name: 'connect-to', type: T.ipv4, required: true },
+    { name: 'user', type: T.quotedName, required: true },
+    { name: 'password', type: T.secretText(255), default: '', secret: true },
+    { name: 'profile', type: T.name, default: 'default-encryption', ref: '/ppp profile' },
+    { name: 'add-default-route', type: T.bool, default: 'no' },
+    { name: 'dial-on-demand', type: T.bool, default: 'no' },
+    { name: 'allow', type: T.setOf(CLIENT_AUTH), default: 'pap,chap,mschap1,mschap2' },
+    { name: 'keepalive-timeout', type: T.seconds(1, 4294967295), default: '60', hideIfDefault: true },
+    // PPTP's table gives default 1; L2TP's gives none (the route then uses distance 1).
+    { name: 'default-route-distance', type: T.int(0, 255), default: proto === 'pptp' ? '1' : undefined, hideIfDefault: true },
+    disabled('yes'),
+    comment,
+  ];
+}
+
+function clientMenu(proto: 'pptp' | 'l2tp'): Menu {
+  return {
+    path: `/interface ${proto}-client`,
+    kind: 'list',
+    props: clientProps(proto),
+    flags: [X, R],
+    printStyle: 'detail',
+    keyProp: 'name',
+    autoName: `${proto}-out`,
+    unique: ['name'],
+    monitor: ['status', 'uptime', 'idle-time', 'encoding', 'mtu', 'mru', 'local-address', 'remote-address'],
+    commands: [...LIST_CMDS, 'monitor'],
+  };
+}
+
+function serverSettings(proto: 'pptp' | 'l2tp'): Menu {
+  const props: Prop[] = [
+    { name: 'enabled', type: T.bool, default: 'no' },
+    { name: 'max-mtu', type: mtuType, default: '1460' },
+    { name: 'max-mru', type: mtuType, default: '1460' },
+    { name: 'mrru', type: mrruType, default: 'disabled' },
+    { name: 'authentication', type: T.setOf(SERVER_AUTH), default: 'mschap2,mschap1' },
+    { name: 'keepalive-timeout', type: T.seconds(1, 4294967295), default: '30' },
+    { name: 'default-profile', type: T.name, default: 'default-encryption', ref: '/ppp profile' },
+  ];
+  if (proto === 'l2tp') {
+    // Stored for the IPsec layer; culvert has no kernel ESP (see DATAPLANE.md).
+    props.push({ name: 'use-ipsec', type: T.oneOf(['no', 'yes', 'required']), default: 'no', hideIfDefault: true });
+    props.push({ name: 'ipsec-secret', type: T.secretText(255), default: '', secret: true, hideIfDefault: true });
+  }
+  return { path: `/interface ${proto}-server server`, kind: 'single', props, flags: [], printStyle: 'detail', commands: ['set', 'export'] };
+}
+
+function serverIfMenu(proto: 'pptp' | 'l2tp'): Menu {
+  return {
+    path: `/interface ${proto}-server`,
+    kind: 'list',
+    props: [
+      { name: 'name', type: T.name },
+      { name: 'user', type: T.name, required: true },
+      { name: 'mtu', type: T.int(0, 65535), readOnly: true },
+      { name: 'client-address', type: T.ipv4, readOnly: true },
+      { name: 'uptime', type: T.duration(), readOnly: true },
+      { name: 'encoding', type: T.text(), readOnly: true },
+      disabled('no'),
+      comment,
+    ],
+    flags: [X, D, R],
+    printStyle: 'table',
+    columns: [
+      { title: 'NAME', prop: 'name', width: 20 },
+      { title: 'USER', prop: 'user', width: 12 },
+      { title: 'MTU', prop: 'mtu', width: 5 },
+      { title: 'CLIENT-ADDRESS', prop: 'client-address', width: 15 },
+      { title: 'UPTIME', prop: 'uptime', width: 8 },
+      { title: 'ENCODING', prop: 'encoding', width: 0 },
+    ],
+    keyProp: 'name',
+    autoName: `${proto}-in`,
+    unique: ['name'],
+    monitor: ['status', 'uptime', 'idle-time', 'encoding', 'mtu', 'mru', 'local-address', 'remote-address'],
+    commands: [...LIST_CMDS, 'monitor'],
+  };
+}
+
+const addrOrPool: ValueType = {
+  accepts: 'an IPv4 address or the name of an /ip pool',
+  parse(v, p) {
+    if (v.length < 1 || v.length > 64 || /[\x00-\x1f\x7f\s]/.test(v)) throw T.invalid(p, this.accepts, v);
+    return v;
+  },
+};
+
+export const MENUS: readonly Menu[] = [
+  {
+    path: '/interface ethernet',
+    kind: 'list',
+    props: [
+      { name: 'name', type: T.linuxIfName },
+      { name: 'mtu', type: T.int(0, 65535), readOnly: true },
+      { name: 'mac-address', type: T.text(), readOnly: true },
+      { name: 'arp', type: T.oneOf(['enabled', 'disabled', 'proxy-arp', 'reply-only']), default: 'enabled' },
+      comment,
+    ],
+    flags: [X, R],
+    printStyle: 'table',
+    columns: [
+      { title: 'NAME', prop: 'name', width: 20 },
+      { title: 'MTU', prop: 'mtu', width: 5 },
+      { title: 'MAC-ADDRESS', prop: 'mac-address', width: 17 },
+      { title: 'ARP', prop: 'arp', width: 0 },
+    ],
+    keyProp: 'name',
+    linux: true,
+    commands: ['set', 'comment', 'unset', 'export', 'find'],
+  },
+  {
+    path: '/ip pool',
+    kind: 'list',
+    props: [
+      { name: 'name', type: T.name, required: true },
+      { name: 'ranges', type: T.ranges, required: true },
+      { name: 'next-pool', type: T.name, ref: '/ip pool' },
+      comment,
+    ],
+    flags: [],
+    printStyle: 'table',
+    columns: [
+      { title: 'NAME', prop: 'name', width: 20 },
+      { title: 'RANGES', prop: 'ranges', width: 0 },
+    ],
+    keyProp: 'name',
+    unique: ['name'],
+    commands: ['add', 'set', 'remove', 'comment', 'unset', 'export', 'find'],
+  },
+  {
+    path: '/ppp profile',
+    kind: 'list',
+    props: [
+      { name: 'name', type: T.quotedName, required: true },
+      { name: 'local-address', type: addrOrPool, ref: 'pool-or-ip' },
+      { name: 'remote-address', type: addrOrPool, ref: 'pool-or-ip' },
+      { name: 'dns-server', type: T.ipList() },
+      { name: 'use-encryption', type: T.oneOf(['default', 'no', 'yes', 'required']), default: 'default' },
+      { name: 'only-one', type: T.oneOf(['default', 'no', 'yes']), default: 'default' },
+      { name: 'change-tcp-mss', type: T.oneOf(['default', 'no', 'yes']), default: 'default' },
+      { name: 'session-timeout', type: T.duration() },
+      { name: 'idle-timeout', type: T.duration() },
+      { name: 'rate-limit', type: T.rateLimit },
+      comment,
+    ],
+    flags: [{ letter: '*', meaning: 'default', is: 'default' }],
+    printStyle: 'detail',
+    keyProp: 'name',
+    unique: ['name'],
+    builtins: [
+      { name: 'default', 'use-encryption': 'no', 'only-one': 'no', 'change-tcp-mss': 'yes' },
+      { name: 'default-encryption', 'use-encryption': 'yes', 'only-one': 'default', 'change-tcp-mss': 'default' },
+    ],
+    commands: ['add', 'set', 'remove', 'comment', 'unset', 'export', 'find'],
+  },
+  {
+    path: '/ppp aaa',
+    kind: 'single',
+    props: [
+      { name: 'use-radius', type: T.bool, default: 'no' },
+      { name: 'accounting', type: T.bool, default: 'yes' },
+      { name: 'interim-update', type: T.duration(), default: '0s' },
+    ],
+    flags: [],
+    printStyle: 'detail',
+    commands: ['set', 'export'],
+  },
+  {
+    path: '/ppp secret',
+    kind: 'list',
+    props: [
+      { name: 'name', type: T.quotedName, required: true },
+      { name: 'service', type: T.oneOf(['any', 'async', 'isdn', 'l2tp', 'pppoe', 'pptp', 'ovpn', 'sstp']), default: 'any' },
+      { name: 'caller-id', type: T.text(255), default: '' },
+      { name: 'password', type: T.secretText(255), default: '', secret: true },
+      { name: 'profile', type: T.name, default: 'default', ref: '/ppp profile' },
+      { name: 'local-address', type: addrOrPool, ref: 'pool-or-ip' },
+      { name: 'remote-address', type: addrOrPool, ref: 'pool-or-ip' },
+      { name: 'routes', type: T.routesText, default: '' },
+      disabled('no'),
+      comment,
+    ],
+    flags: [X],
+    printStyle: 'detail',
+    keyProp: 'name',
+    unique: ['name'],
+    commands: [...LIST_CMDS],
+  },
+  serverSettings('pptp'),
+  serverIfMenu('pptp'),
+  serverSettings('l2tp'),
+  serverIfMenu('l2tp'),
+  clientMenu('pptp'),
+  clientMenu('l2tp'),
+  {
+    path: '/ip address',
+    kind: 'list',
+    props: [
+      { name: 'address', type: T.ipPrefix, required: true },
+      { name: 'network', type: T.ipv4, readOnly: true },
+      { name: 'interface', type: T.linuxIfName, required: true },
+      disabled('no'),
+      comment,
+    ],
+    flags: [X, { letter: 'I', meaning: 'invalid', is: 'invalid' }, D],
+    printStyle: 'table',
+    columns: [
+      { title: 'ADDRESS', prop: 'address', width: 18 },
+      { title: 'NETWORK', prop: 'network', width: 15 },
+      { title: 'INTERFACE', prop: 'interface', width: 0 },
+    ],
+    applied: true,
+    commands: [...LIST_CMDS],
+  },
+  {
+    path: '/ip route',
+    kind: 'list',
+    props: [
+      { name: 'dst-address', type: T.ipNetwork, default: '0.0.0.0/0' },
+      { name: 'gateway', type: T.gateway, required: true },
+      { name: 'distance', type: T.int(0, 255), default: '1' },
+      disabled('no'),
+      comment,
+    ],
+    flags: [X, { letter: 'A', meaning: 'active', is: 'active' }, D, { letter: 'C', meaning: 'connect', is: 'connect' }, { letter: 'S', meaning: 'static', is: 'static' }],
+    printStyle: 'table',
+    columns: [
+      { title: 'DST-ADDRESS', prop: 'dst-address', width: 18 },
+      { title: 'GATEWAY', prop: 'gateway', width: 18 },
+      { title: 'DISTANCE', prop: 'distance', width: 0 },
+    ],
+    applied: true,
+    commands: [...LIST_CMDS],
+  },
+  {
+    // Stored (seed 003 adds input rules for L2TP/IPsec); culvert does not program netfilter.
+    path: '/ip firewall filter',
+    kind: 'list',
+    props: [
+      { name: 'chain', type: T.name, required: true },
+      { name: 'action', type: T.oneOf(['accept', 'drop', 'reject', 'log', 'passthrough', 'return', 'jump']), default: 'accept' },
+      { name: 'protocol', type: T.oneOf(['tcp', 'udp', 'icmp', 'gre', 'ipsec-esp', 'ipsec-ah', 'l2tp']) },
+      { name: 'src-address', type: T.ipNetwork },
+      { name: 'dst-address', type: T.ipNetwork },
+      { name: 'port', type: T.portList },
+      { name: 'src-port', type: T.portList },
+      { name: 'dst-port', type: T.portList },
+      { name: 'in-interface', type: T.linuxIfName },
+      disabled('no'),
+      comment,
+    ],
+    flags: [X],
+    printStyle: 'detail',
+    commands: [...LIST_CMDS],
+  },
+  {
+    path: '/ppp active',
+    kind: 'list',
+    props: [
+      { name: 'name', type: T.quotedName, readOnly: true },
+      { name: 'service', type: T.name, readOnly: true },
+      { name: 'caller-id', type: T.text(), readOnly: true },
+      { name: 'address', type: T.ipv4, readOnly: true },
+      { name: 'uptime', type: T.duration(), readOnly: true },
+      { name: 'encoding', type: T.text(), readOnly: true },
+    ],
+    flags: [{ letter: 'R', meaning: 'radius', is: 'radius' }],
+    printStyle: 'table',
+    columns: [
+      { title: 'NAME', prop: 'name', width: 12 },
+      { title: 'SERVICE', prop: 'service', width: 7 },
+      { title: 'CALLER-ID', prop: 'caller-id', width: 15 },
+      { title: 'ADDRESS', prop: 'address', width: 15 },
+      { title: 'UPTIME', prop: 'uptime', width: 8 },
+      { title: 'ENCODING', prop: 'encoding', width: 0 },
+    ],
+    dynamicOnly: true,
+    commands: ['remove'],
+  },
+  {
+    // Shown while /interface l2tp-server server use-ipsec is not `no`, as RouterOS's dynamic peer.
+    // culvert stores the setting; it has no kernel ESP (shared/DATAPLANE.md), so no IKE runs.
+    path: '/ip ipsec peer',
+    kind: 'list',
+    props: [
+      { name: 'address', type: T.ipNetwork, readOnly: true },
+      { name: 'local-address', type: T.ipv4, readOnly: true },
+      { name: 'passive', type: T.bool, readOnly: true },
+      { name: 'port', type: T.int(0, 65535), readOnly: true },
+      { name: 'auth-method', type: T.name, readOnly: true },
+      { name: 'secret', type: T.secretText(255), readOnly: true, secret: true },
+      { name: 'generate-policy', type: T.name, readOnly: true },
+      { name: 'exchange-mode', type: T.name, readOnly: true },
+      { name: 'send-initial-contact', type: T.bool, readOnly: true },
+      { name: 'nat-traversal', type: T.bool, readOnly: true },
+      { name: 'hash-algorithm', type: T.name, readOnly: true },
+      { name: 'enc-algorithm', type: T.name, readOnly: true },
+      { name: 'dh-group', type: T.name, readOnly: true },
+      { name: 'lifetime', type: T.duration(), readOnly: true },
+      { name: 'dpd-interval', type: T.duration(), readOnly: true },
+      { name: 'dpd-maximum-failures', type: T.int(0, 100), readOnly: true },
+    ],
+    flags: [X, D],
+    printStyle: 'detail',
+    dynamicOnly: true,
+    commands: [],
+  },
+  {
+    path: '/interface',
+    kind: 'list',
+    props: [
+      { name: 'name', type: T.name, readOnly: true },
+      { name: 'type', type: T.name, readOnly: true },
+      { name: 'mtu', type: T.int(0, 65535), readOnly: true },
+    ],
+    flags: [D, X, R],
+    printStyle: 'table',
+    columns: [
+      { title: 'NAME', prop: 'name', width: 20 },
+      { title: 'TYPE', prop: 'type', width: 12 },
+      { title: 'MTU', prop: 'mtu', width: 0 },
+    ],
+    summary: true,
+    commands: [],
+  },
+];
+
+const byPath = new Map(MENUS.map((m) => [m.path, m]));
+
+export function menuByPath(path: string): Menu | undefined {
+  return byPath.get(path);
+}
+
+/** Every path segment sequence that is a menu or a directory leading to menus (for navigation). */
+export const DIRECTORIES: ReadonlySet<string> = (() => {
+  const s = new Set<string>(['/']);
+  for (const m of MENUS) {
+    const parts = m.path.slice(1).split(' ');
+    for (let i = 1; i <= parts.length; i++) s.add('/' + parts.slice(0, i).join(' '));
+  }
+  s.add('/system');
+  return s;
+})();
+
+export function prop(menu: Menu, name: string): Prop | undefined {
+  return menu.props.find((p) => p.name === name);
+}
