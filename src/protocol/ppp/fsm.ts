@@ -121,7 +121,7 @@ export class Fsm {
   up(): void {
     switch (this.state) {
       case State.Initial: this.setState(State.Closed); break; // Up/0: -/2
-      case State.Starting: this.irc(true); this.scr(); this.setState(State.ReqSent); break; // Up/1: irc,scr/6
+      case State.Starting: this.failureCount = 0; this.irc(true); this.scr(); this.setState(State.ReqSent); break; // Up/1: irc,scr/6
       default: this.log(`Up in ${this.stateName} ignored`);
     }
   }
@@ -145,7 +145,7 @@ export class Fsm {
   open(): void {
     switch (this.state) {
       case State.Initial: this.setState(State.Starting); this.h.thisLayerStarted(); break; // tls/1
-      case State.Closed: this.irc(true); this.scr(); this.setState(State.ReqSent); break; // irc,scr/6
+      case State.Closed: this.failureCount = 0; this.irc(true); this.scr(); this.setState(State.ReqSent); break; // irc,scr/6
       case State.Closing: this.setState(State.Stopping); break; // 5 (restart option not taken)
       default: break; // Starting/Stopped/Stopping/Req-Sent/Ack-Rcvd/Ack-Sent/Opened: no change
     }
@@ -216,6 +216,8 @@ export class Fsm {
       case State.Stopping: return; // 4, 5: no change
       default: break;
     }
+    // A fresh negotiation (from Stopped or Opened) starts with a clean Max-Failure count.
+    if (this.state === State.Stopped || this.state === State.Opened) this.failureCount = 0;
     const j = this.h.judgeRequest(data, this.failureCount >= this.maxFailure);
     if (!j) {
       this.counters.discarded++;
@@ -401,10 +403,13 @@ export class Fsm {
     if (s < State.Closing || s === State.Opened) this.stopTimer();
   }
 
-  /** irc: Max-Configure for a configure cycle, Max-Terminate for a terminate cycle. */
+  /**
+   * irc: Max-Configure for a configure cycle, Max-Terminate for a terminate cycle. The
+   * Max-Failure count is not reset here: it counts Naks sent without an Ack across the whole
+   * negotiation, or two peers Nak'ing each other would never converge (RFC 1661 §4.6).
+   */
   private irc(configure: boolean): void {
     this.restartCount = configure ? this.maxConfigure : this.maxTerminate;
-    if (configure) this.failureCount = 0;
   }
 
   /** zrc: zero the counter, so the next timeout is TO- (RFC 1661 §4.4). */

@@ -1,0 +1,303 @@
+/**
+ * Our PPP client against our PPP server over an in-memory wire with a FakeClock.
+ */
+import { test, describe } from 'node:test';
+import assert from 'node:assert/strict';
+import { makePair, ipPacket, protocolOf, prng, type Pair } from './link-harness.js';
+import { Link, DATA_HEADROOM, REASON } from '../../../src/protocol/ppp/link.js';
+import { FakeClock } from '../../../src/protocol/clock.js';
+import type { AuthMethod } from '../../../src/protocol/ppp/auth/types.js';
+import type { MppeBits, MppeMode } from '../../../src/protocol/ppp/options/ccp-context.js';
+import * as frame from '../../../src/codec/ppp/frame.js';
+import * as packet from '../../../src/codec/ppp/packet.js';
+import { Code, PppProtocol } from '../../../src/codec/ppp/protocols.js';
+
+const METHODS: AuthMethod[] = ['pap', 'chap', 'mschap1', 'mschap2'];
+const ENCRYPTIONS: { name: string; ue: 'no' | 'yes'; bits?: MppeBits[]; mode?: MppeMode; expect: string }[] = [
+  { name: 'no MPPE', ue: 'no', expect: 'none' },
+  { name: 'MPPE-40', ue: 'yes', bits: [40], expect: 'MPPE40 stateless' },
+  { name: 'MPPE-128 stateless', ue: 'yes', bits: [128], mode: 'stateless', expect: 'MPPE128 stateless' },
+  { name: 'MPPE-128 stateful', ue: 'yes', bits: [128], mode: 'stateful', expect: 'MPPE128 stateful' },
+];
+
+function bothUp(p: Pair): boolean {
+  return !!p.client.up && !!p.server.up;
+}
+
+function exchange(p: Pair, n: number, size = 200): void {
+  for (let i = 0; i < n; i++) {
+    assert.ok(p.client.link.sendData(ipPacket(size + i, i)), 'client may send');
+    assert.ok(p.server.link.sendData(ipPacket(size + 2 * i, 100 + i)), 'server may send');
+    p.pump();
+  }
+  assert.equal(p.server.data.length, n, 'server received every packet');
+  assert.equal(p.client.data.length, n, 'client received every packet');
+  for (let i = 0; i < n; i++) {
+    assert.deepEqual(p.server.data[i], ipPacket(size + i, i));
+    assert.deepEqual(p.client.data[i], ipPacket(size + 2 * i, 100 + i));
+  }
+}
+
+describe('Link: every auth method x encryption, data both ways', () => {
+  for (const m of METHODS) {
+    for (const e of ENCRYPTIONS) {
+      // MPPE keys come from MS-CHAP only (RFC 3079): with PAP/CHAP use-encryption=yes falls back to clear.
+      const expect = m === 'pap' || m === 'chap' ? 'none' : e.expect;
+      test(`${m} / ${e.name} -> encoding "${expect}"`, () => {
+        const enc = { useEncryption: e.ue, mppeBits: e.bits, mppeMode: e.mode };
+        const p = makePair({ allow: [m], ...enc }, { authentication: [m], ...enc }, 7);
+        p.start();
+        assert.ok(p.runUntil(() => bothUp(p), 20_000), `both up (client log: ${p.client.log.slice(-5).join(' | ')})`);
+        const ci = p.client.link.info();
+        const si = p.server.link.info();
+        assert.equal(ci.encoding, expect);
+        assert.equal(si.encoding, expect);
+        assert.equal(ci.authMethod, m);
+        assert.equal(si.authMethod, m);
+        assert.equal(si.user, 'alice');
+        assert.equal(ci.localAddress, '198.18.5.2');
+        assert.equal(ci.remoteAddress, '198.18.5.1');
+        assert.equal(si.localAddress, '198.18.5.1');
+        assert.equal(si.remoteAddress, '198.18.5.2');
+        assert.equal(ci.mtu, 1460);
+        assert.equal(ci.mru, 1460);
+        assert.equal(ci.phase, 'running');
+        exchange(p, m === 'mschap2' && e.mode === 'stateful' ? 300 : 5);
+        if (expect !== 'none') {
+          // Nothing went out in clear once up: every data frame is 0x00FD.
+          const clear = [...p.client.sent, ...p.server.sent].filter((s) => protocolOf(s.f) === PppProtocol.IPV4);
+          assert.equal(clear.length, 0);
+        }
+        p.client.link.close();
+        p.run(10_000);
+        assert.equal(p.client.down, REASON.CLOSED);
+        assert.equal(p.server.down, REASON.CLOSED);
+        assert.equal(p.clock.timerCount, 0, 'no timer left behind');
+      });
+    }
+  }
+});
+
+describe('Link: failures a user sees', () => {
+  test('wrong password: both down with "authentication failed"', () => {
+    for (const m of METHODS) {
+      const p = makePair({ allow: [m], password: 'wrong' }, { authentication: [m] });
+      p.start();
+      p.run(30_000);
+      assert.equal(p.client.down, 'authentication failed', `${m} client`);
+      assert.equal(p.server.down, 'authentication failed', `${m} server`);
+      assert.equal(p.client.up, undefined);
+      assert.equal(p.clock.timerCount, 0);
+    }
+  });
+
+  test('unknown user: "authentication failed"', () => {
+    const p = makePair({ user: 'mallory' }, {});
+    p.start();
+    p.run(30_000);
+    assert.equal(p.client.down, 'authentication failed');
+    assert.equal(p.server.down, 'authentication failed');
+  });
+
+  test('no common method: both down with "peer refused all allowed methods"', () => {
+    const p = makePair({ allow: ['pap', 'chap'] }, { authentication: ['mschap2', 'mschap1'] });
+    p.start();
+    p.run(30_000);
+    assert.equal(p.server.down, 'peer refused all allowed methods');
+    assert.equal(p.client.down, 'peer refused all allowed methods');
+  });
+
+  test('server offers the strongest allowed method and follows the client\'s Nak', () => {
+    const p = makePair({ allow: ['chap', 'pap'] }, { authentication: ['pap', 'chap', 'mschap1', 'mschap2'] });
+    p.start();
+    assert.ok(p.runUntil(() => bothUp(p), 20_000));
+    assert.equal(p.server.link.info().authMethod, 'chap');
+    // The first LCP request asked for MS-CHAPv2 (strongest), the client Nak'd with CHAP.
+    const lcpReqs = p.server.sent.map((s) => frame.decode(s.f)).filter((d) => d.protocol === PppProtocol.LCP).map((d) => packet.decode(d.info)).filter((k) => k.code === Code.CONF_REQ);
+    const hasAuth = (d: Uint8Array, hexv: string) => Buffer.from(d).toString('hex').includes(hexv);
+    assert.ok(hasAuth(lcpReqs[0].data, '0305c22381'), 'first request: MS-CHAPv2');
+    assert.ok(hasAuth(lcpReqs[lcpReqs.length - 1].data, '0305c22305'), 'final request: CHAP-MD5');
+  });
+
+  test('encryption required but refused: terminates with a clear reason, no cleartext data passes', () => {
+    const p = makePair({ useEncryption: 'no' }, { useEncryption: 'required' });
+    p.start();
+    let sentOk = 0;
+    for (let t = 0; t < 30_000 && !p.server.down; t += 10) {
+      if (p.client.link.sendData(ipPacket(100, t))) sentOk++;
+      if (p.server.link.sendData(ipPacket(100, t))) sentOk++;
+      p.run(10);
+    }
+    p.run(10_000);
+    assert.equal(p.server.down, REASON.MPPE_REFUSED);
+    assert.equal(p.client.down, REASON.MPPE_REFUSED, 'the client learns why from the Terminate-Request');
+    assert.equal(p.server.data.length, 0);
+    assert.equal(p.client.data.length, 0);
+    assert.equal(p.server.up, undefined, 'the server never reported up');
+    const clear = [...p.client.sent, ...p.server.sent].filter((s) => protocolOf(s.f) === PppProtocol.IPV4);
+    assert.equal(clear.length, 0, 'no IPv4 frame on the wire');
+    assert.equal(sentOk, 0);
+  });
+
+  test('encryption required with PAP (no MPPE keys): terminates', () => {
+    const p = makePair({ allow: ['pap'], useEncryption: 'yes' }, { authentication: ['pap'], useEncryption: 'required' });
+    p.start();
+    p.run(30_000);
+    assert.equal(p.server.down, REASON.MPPE_UNAVAILABLE);
+    assert.equal(p.client.down, REASON.MPPE_UNAVAILABLE);
+    assert.equal(p.server.data.length + p.client.data.length, 0);
+  });
+
+  test('use-encryption=required on both sides: MPPE-128 and a cleartext frame is dropped and counted', () => {
+    const p = makePair({ useEncryption: 'required' }, { useEncryption: 'required' });
+    p.start();
+    assert.ok(p.runUntil(() => bothUp(p), 20_000));
+    assert.equal(p.server.link.info().encoding, 'MPPE128 stateless');
+    // A forged cleartext IPv4 frame from the "peer" never reaches the server's upper layer.
+    const forged = frame.encode(PppProtocol.IPV4, ipPacket(60, 1));
+    p.server.link.receiveFrame(forged);
+    assert.equal(p.server.data.length, 0);
+    assert.equal(p.server.link.stats.drops.cleartext, 1);
+    exchange(p, 3);
+  });
+
+  test('10% frame loss during negotiation: restart timers recover (seeded)', () => {
+    for (const seed of [1, 2, 3, 4, 5, 6]) {
+      const p = makePair({ useEncryption: 'yes' }, { useEncryption: 'yes' }, seed);
+      const loss = prng(seed * 7919);
+      let dropped = 0;
+      p.drop = () => {
+        if (bothUp(p)) return false;
+        const d = loss() / 2 ** 32 < 0.1;
+        if (d) dropped++;
+        return d;
+      };
+      p.start();
+      assert.ok(p.runUntil(() => bothUp(p), 120_000), `seed ${seed}: up despite loss (server: ${p.server.down ?? p.server.link.phase}, client: ${p.client.down ?? p.client.link.phase})`);
+      assert.equal(p.client.link.info().encoding, 'MPPE128 stateless');
+      exchange(p, 3);
+      if (seed === 1) assert.ok(dropped > 0, 'some frames were dropped');
+    }
+  });
+});
+
+describe('Link: keepalive (seeds: keepalive-timeout, five echoes one second apart)', () => {
+  test('silent peer: 5 Echo-Requests at T+0..T+4 s, down with "LCP missed echo reply" at T+5 s', () => {
+    const p = makePair({ keepaliveTimeout: 0 }, { keepaliveTimeout: 30 });
+    p.start();
+    assert.ok(p.runUntil(() => bothUp(p), 20_000));
+    p.run(1000);
+    // The client vanishes: nothing from it reaches the server any more.
+    p.drop = (from) => from === 'client';
+    const t0 = p.server.lastDelivered;
+    p.run(60_000, 10);
+    const echoes = p.server.sent.filter((s) => {
+      const d = frame.decode(s.f);
+      return d.protocol === PppProtocol.LCP && packet.decode(d.info).code === Code.ECHO_REQ;
+    });
+    assert.equal(p.server.down, 'LCP missed echo reply');
+    assert.equal(echoes.length, 5);
+    assert.equal(p.server.link.stats.echoRequestsSent, 5);
+    assert.deepEqual(echoes.map((e) => e.t - t0), [30_000, 31_000, 32_000, 33_000, 34_000]);
+    assert.equal(p.server.downAt! - t0, 35_000);
+    assert.equal(p.server.log.filter((l) => l.endsWith('LCP missed echo reply')).length >= 4, true);
+  });
+
+  test('an idle but live peer answers echoes and the link stays up', () => {
+    const p = makePair({ keepaliveTimeout: 60 }, { keepaliveTimeout: 30 });
+    p.start();
+    assert.ok(p.runUntil(() => bothUp(p), 20_000));
+    p.run(600_000, 100);
+    assert.equal(p.server.down, undefined);
+    assert.equal(p.client.down, undefined);
+    assert.ok(p.server.link.stats.echoRepliesReceived >= 10);
+    assert.ok(p.server.link.info().idleMs >= 590_000, 'idle-time counts data only');
+  });
+});
+
+describe('Link: looped-back link', () => {
+  test('Magic-Number detects a link talking to itself: down with "loopback detected"', () => {
+    const clock = new FakeClock();
+    const q: Uint8Array[] = [];
+    let down: string | undefined;
+    const link = new Link({
+      role: 'client', clock, user: 'u', password: 'p', random: prng(3),
+      onFrame: (f) => q.push(f.slice()),
+      onDown: (r) => { down = r; },
+    });
+    link.start();
+    for (let i = 0; i < 3000 && down === undefined; i++) {
+      while (q.length) link.receiveFrame(q.shift()!);
+      clock.advance(10);
+    }
+    assert.equal(down, 'loopback detected');
+    assert.equal(clock.timerCount, 0);
+  });
+});
+
+describe('Link: framing and protocol handling', () => {
+  test('ACFC/PFC are honoured when the peer asks; frames longer than MRU are dropped and counted', () => {
+    const p = makePair({ requestAcfc: true, requestPfc: true }, { requestAcfc: true, requestPfc: true });
+    p.start();
+    assert.ok(p.runUntil(() => bothUp(p), 20_000));
+    exchange(p, 2);
+    const data = p.client.sent.filter((s) => frame.decode(s.f).protocol === PppProtocol.IPV4);
+    assert.equal(data[0].f[0], 0x21, 'no FF 03 and a one-octet protocol');
+    const big = frame.encode(PppProtocol.IPV4, ipPacket(1461, 0));
+    p.server.link.receiveFrame(big);
+    assert.equal(p.server.link.stats.drops.tooLong, 1);
+    assert.equal(p.server.data.length, 2);
+    assert.equal(p.client.link.sendData(ipPacket(1461, 0)), false, 'above MTU is refused');
+  });
+
+  test('unknown protocol: Protocol-Reject, counted', () => {
+    const p = makePair();
+    p.start();
+    assert.ok(p.runUntil(() => bothUp(p), 20_000));
+    const before = p.server.sent.length;
+    p.server.link.receiveFrame(frame.encode(0x8057, packet.encode({ code: 1, id: 1, data: new Uint8Array(0) }))); // IPV6CP
+    const rej = p.server.sent.slice(before).map((s) => frame.decode(s.f));
+    assert.equal(rej.length, 1);
+    assert.equal(rej[0].protocol, PppProtocol.LCP);
+    const k = packet.decode(rej[0].info);
+    assert.equal(k.code, Code.PROTO_REJ);
+    assert.deepEqual([...k.data.subarray(0, 2)], [0x80, 0x57]);
+    assert.equal(p.server.link.stats.drops.unknownProtocol, 1);
+    p.pump();
+    assert.equal(p.client.down, undefined, 'the peer lives with the reject');
+  });
+
+  test('garbage frames are counted as bad framing, not thrown', () => {
+    const p = makePair();
+    p.start();
+    p.server.link.receiveFrame(Uint8Array.of(0xff, 0x05, 0xc0, 0x21));
+    p.server.link.receiveFrame(Uint8Array.of(0xc0));
+    assert.equal(p.server.link.stats.drops.badFraming, 2);
+  });
+
+  test('wrapData frames in place with the documented headroom, without allocating a new buffer', () => {
+    const p = makePair({ useEncryption: 'yes' }, { useEncryption: 'yes' });
+    p.start();
+    assert.ok(p.runUntil(() => bothUp(p), 20_000));
+    const buf = new Uint8Array(DATA_HEADROOM + 1500);
+    const ip = ipPacket(300, 9);
+    buf.set(ip, DATA_HEADROOM);
+    const s = p.client.link.wrapData(buf, DATA_HEADROOM, ip.length);
+    assert.ok(s >= 0);
+    p.server.link.receiveFrame(buf, s, DATA_HEADROOM + ip.length - s);
+    assert.deepEqual(p.server.data[0], ip);
+  });
+
+  test('peer renegotiates LCP: the link goes back to establish and comes up again', () => {
+    const p = makePair();
+    p.start();
+    assert.ok(p.runUntil(() => bothUp(p), 20_000));
+    p.client.up = undefined;
+    p.server.up = undefined;
+    // The client restarts LCP by sending a fresh Configure-Request (RFC 1661 RCR in Opened).
+    p.server.link.receiveFrame(frame.encode(PppProtocol.LCP, packet.encode({ code: 1, id: 99, data: Uint8Array.of(1, 4, 0x05, 0xb4) })));
+    assert.equal(p.server.link.phase, 'establish');
+    p.run(40_000);
+    assert.ok(bothUp(p) || (p.server.down !== undefined && p.client.down !== undefined), 'settles one way or the other');
+  });
+});
