@@ -99,7 +99,14 @@ export class Negotiator<C extends NegotiationContext> {
       if (e instanceof CodecError) return false;
       throw e;
     }
-    for (const o of list) this.byType.get(o.type)?.nakked(this.ctx, o.data);
+    for (const o of list) {
+      try {
+        this.byType.get(o.type)?.nakked(this.ctx, o.data);
+      } catch (e) {
+        // A hint we cannot parse is ignored; we keep asking for what we asked for.
+        if (!(e instanceof CodecError)) throw e;
+      }
+    }
     return true;
   }
 
