@@ -167,8 +167,8 @@ export class ChapServer extends MachineBase {
     const user = text(p.name);
     const req = this.alg.request(p.id, this.challenge, p.value, user);
     if (!req) return false;
-    this.cancelTimer();
     this.verifying = true;
+    this.guardVerifier();
     settle(
       () => this.opts.verifier.verify(req),
       (verdict) => this.onVerdict(user, verdict),
@@ -178,6 +178,14 @@ export class ChapServer extends MachineBase {
       },
     );
     return true;
+  }
+
+  /** A verifier that never answers (RADIUS server gone) must not hang the link. */
+  private guardVerifier(): void {
+    this.arm(this.restartMs * this.maxTries, () => {
+      this.log('verifier did not answer');
+      this.finish({ ok: false, method: this.method, reason: REASON_TIMEOUT });
+    });
   }
 
   private onVerdict(user: string, verdict: AuthVerdict): void {

@@ -84,11 +84,15 @@ export class PapServer extends MachineBase {
     if (this.result) return false;
     const user = text(p.peerId);
     const password = text(p.password);
-    this.cancelTimer();
     this.verifying = true;
+    // A verifier that never answers (RADIUS server gone) must not hang the link.
+    this.arm(this.restartMs * this.maxTries, () => {
+      this.log('verifier did not answer');
+      this.finish({ ok: false, method: 'pap', user, reason: REASON_TIMEOUT });
+    });
     const onVerdict = (verdict: AuthVerdict) => {
       this.verifying = false;
-      if (this.stopped) return;
+      if (this.stopped || this.result) return;
       const code = verdict.ok ? PapCode.AuthenticateAck : PapCode.AuthenticateNak;
       const message = utf8(verdict.message ?? (verdict.ok ? 'Login ok' : 'Login incorrect'));
       this.answered = { digest, code, message: message.subarray(0, 255) };

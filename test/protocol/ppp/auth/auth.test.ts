@@ -142,6 +142,15 @@ for (const method of METHODS) {
     assertOk(p.clientDone[0], method, 'alice');
   });
 
+  test(`${method}: a verifier that never answers times the server out instead of hanging`, () => {
+    const p = run(makePair(method, { verifier: { verify: () => new Promise(() => {}) } }));
+    assert.equal(p.serverDone.length, 0);
+    p.clock.advance(30_000);
+    assert.equal(p.serverDone.length, 1);
+    assert.equal((p.serverDone[0] as { reason: string }).reason, REASON_TIMEOUT);
+    assert.equal(p.clock.timerCount, 0);
+  });
+
   test(`${method}: a verifier that throws fails the peer cleanly`, () => {
     const p = run(makePair(method, { verifier: { verify: () => { throw new Error('backend down'); } } }));
     assert.equal((p.serverDone[0] as { reason: string }).reason, REASON_FAILED);
