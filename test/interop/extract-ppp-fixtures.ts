@@ -11,7 +11,7 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { decode as decodePcap, LinkType } from '../../src/codec/pcap.js';
-import { FIXTURE_DIR, type Direction, type FixtureFrame, type PppFixture } from './ppp-fixture.js';
+import { FIXTURE_DIR, describe, splitPpp, type Direction, type FixtureFrame, type PppFixture } from './ppp-fixture.js';
 
 interface ManifestEntry {
   name: string;
@@ -155,40 +155,6 @@ function l2tp(b: Uint8Array): L2tpMsg | undefined {
   return msg;
 }
 
-// ------------------------------------------------------------- PPP naming ----
-
-const CP_CODES: Record<number, string> = {
-  1: 'Configure-Request', 2: 'Configure-Ack', 3: 'Configure-Nak', 4: 'Configure-Reject',
-  5: 'Terminate-Request', 6: 'Terminate-Ack', 7: 'Code-Reject', 8: 'Protocol-Reject',
-  9: 'Echo-Request', 10: 'Echo-Reply', 11: 'Discard-Request', 12: 'Identification', 13: 'Time-Remaining',
-  14: 'Reset-Request', 15: 'Reset-Ack',
-};
-const CP_NAMES: Record<number, string> = { 0xc021: 'LCP', 0x8021: 'IPCP', 0x80fd: 'CCP', 0x8057: 'IPV6CP' };
-const CHAP_CODES: Record<number, string> = { 1: 'Challenge', 2: 'Response', 3: 'Success', 4: 'Failure' };
-const PAP_CODES: Record<number, string> = { 1: 'Authenticate-Request', 2: 'Authenticate-Ack', 3: 'Authenticate-Nak' };
-
-function splitPpp(frame: Uint8Array): { proto: number; info: Uint8Array } {
-  let o = frame[0] === 0xff && frame[1] === 0x03 ? 2 : 0; // RFC 1662 §3.2 address/control (ACFC: absent)
-  let proto: number;
-  if ((frame[o]! & 1) === 1) proto = frame[o++]!; // RFC 1661 §6.5 PFC: odd first byte = 1-byte protocol
-  else {
-    proto = u16(frame, o);
-    o += 2;
-  }
-  return { proto, info: frame.subarray(o) };
-}
-
-function describe(proto: number, info: Uint8Array): string {
-  const cp = CP_NAMES[proto];
-  if (cp) return `${cp} ${CP_CODES[info[0]!] ?? `code ${info[0]}`} id=${info[1]}`;
-  if (proto === 0xc223) return `CHAP ${CHAP_CODES[info[0]!] ?? `code ${info[0]}`} id=${info[1]}`;
-  if (proto === 0xc023) return `PAP ${PAP_CODES[info[0]!] ?? `code ${info[0]}`} id=${info[1]}`;
-  if (proto === 0x0021) return `IPv4 ${info.length} bytes${info[9] === 1 ? ` ICMP type ${info[(info[0]! & 15) * 4]}` : ''}`;
-  // RFC 3078 §3: 4 flag bits (A B C D) and a 12-bit coherency count.
-  if (proto === 0x00fd) return `MPPE ${info.length} bytes ccount=${u16(info, 0) & 0x0fff} flags=0x${(info[0]! >> 4).toString(16)}`;
-  return `protocol 0x${proto.toString(16).padStart(4, '0')} ${info.length} bytes`;
-}
-
 // ------------------------------------------------------------ extraction ----
 
 interface Session {
@@ -311,6 +277,19 @@ function authInfo(frames: FixtureFrame[]): Record<string, string> {
   const pap = ppp.filter((x) => x.proto === 0xc023);
   const hx = (b: Uint8Array) => Buffer.from(b).toString('hex');
   const txt = (b: Uint8Array) => Buffer.from(b).toString('latin1');
+  // The method is what LCP agreed: the Authentication-Protocol option (type 3) of the
+  // server's Configure-Request (RFC 1661 §6.2; CHAP algorithm 5 MD5, 0x80 MS-CHAP, 0x81 MS-CHAPv2).
+  let agreed: string | undefined;
+  for (const { f, proto, info } of ppp) {
+    if (proto !== 0xc021 || info[0] !== 1 || f.dir !== 's2c') continue;
+    for (let o = 4; o + 2 <= info.length && info[o + 1]! >= 2; o += info[o + 1]!) {
+      if (info[o] !== 3) continue;
+      const p = u16(info, o + 2);
+      const alg = info[o + 4];
+      agreed = p === 0xc023 ? 'pap' : alg === 0x81 ? 'mschapv2' : alg === 0x80 ? 'mschapv1' : 'chap';
+    }
+  }
+  if (agreed) out.method = agreed;
   if (pap.length) {
     out.method = 'pap';
     for (const { f, info } of pap) {
@@ -330,7 +309,6 @@ function authInfo(frames: FixtureFrame[]): Record<string, string> {
       out.chapId = String(info[1]);
       out.challenge = hx(body.subarray(1, 1 + vs));
       out.challengeName = txt(body.subarray(1 + vs));
-      out.method = vs === 16 ? 'mschapv2' : vs === 8 ? 'mschapv1' : 'chap';
       out.challengeFrame = String(f.i);
     } else if (code === 2) {
       const vs = body[0]!;

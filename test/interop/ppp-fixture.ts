@@ -65,3 +65,40 @@ export function framePayload(f: FixtureFrame): Uint8Array {
   o += (b[o]! & 1) === 1 ? 1 : 2;
   return b.subarray(o);
 }
+
+const u16 = (b: Uint8Array, o: number) => (b[o]! << 8) | b[o + 1]!;
+
+// ---- PPP naming (shared by the extractor and the replay harness) ----
+
+const CP_CODES: Record<number, string> = {
+  1: 'Configure-Request', 2: 'Configure-Ack', 3: 'Configure-Nak', 4: 'Configure-Reject',
+  5: 'Terminate-Request', 6: 'Terminate-Ack', 7: 'Code-Reject', 8: 'Protocol-Reject',
+  9: 'Echo-Request', 10: 'Echo-Reply', 11: 'Discard-Request', 12: 'Identification', 13: 'Time-Remaining',
+  14: 'Reset-Request', 15: 'Reset-Ack',
+};
+const CP_NAMES: Record<number, string> = { 0xc021: 'LCP', 0x8021: 'IPCP', 0x80fd: 'CCP', 0x8057: 'IPV6CP' };
+const CHAP_CODES: Record<number, string> = { 1: 'Challenge', 2: 'Response', 3: 'Success', 4: 'Failure' };
+const PAP_CODES: Record<number, string> = { 1: 'Authenticate-Request', 2: 'Authenticate-Ack', 3: 'Authenticate-Nak' };
+
+export function splitPpp(frame: Uint8Array): { proto: number; info: Uint8Array } {
+  let o = frame[0] === 0xff && frame[1] === 0x03 ? 2 : 0; // RFC 1662 §3.2 address/control (ACFC: absent)
+  let proto: number;
+  if ((frame[o]! & 1) === 1) proto = frame[o++]!; // RFC 1661 §6.5 PFC: odd first byte = 1-byte protocol
+  else {
+    proto = u16(frame, o);
+    o += 2;
+  }
+  return { proto, info: frame.subarray(o) };
+}
+
+export function describe(proto: number, info: Uint8Array): string {
+  const cp = CP_NAMES[proto];
+  if (cp) return `${cp} ${CP_CODES[info[0]!] ?? `code ${info[0]}`} id=${info[1]}`;
+  if (proto === 0xc223) return `CHAP ${CHAP_CODES[info[0]!] ?? `code ${info[0]}`} id=${info[1]}`;
+  if (proto === 0xc023) return `PAP ${PAP_CODES[info[0]!] ?? `code ${info[0]}`} id=${info[1]}`;
+  if (proto === 0x0021) return `IPv4 ${info.length} bytes${info[9] === 1 ? ` ICMP type ${info[(info[0]! & 15) * 4]}` : ''}`;
+  // RFC 3078 §3: 4 flag bits (A B C D) and a 12-bit coherency count.
+  if (proto === 0x00fd) return `MPPE ${info.length} bytes ccount=${u16(info, 0) & 0x0fff} flags=0x${(info[0]! >> 4).toString(16)}`;
+  return `protocol 0x${proto.toString(16).padStart(4, '0')} ${info.length} bytes`;
+}
+
