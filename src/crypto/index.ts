@@ -7,3 +7,4 @@ export * from './ntlm.js';
 export * from './chap.js';
 export * from './mschap.js';
 export * from './mppe-keys.js';
+export * from './radius.js';
