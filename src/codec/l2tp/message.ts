@@ -200,6 +200,6 @@ export function encodeControlMessage(f: L2tpControlFields): Uint8Array {
 /** A ZLB acknowledgement: control header, Length 12, no AVPs (RFC 2661 §5.8). */
 export function encodeZlb(f: { tunnelId: number; sessionId: number; ns: number; nr: number }): Uint8Array {
   const out = new Uint8Array(L2TP_CONTROL_HEADER_LENGTH);
-  encodeHeaderInto(out, 0, { isControl: true, length: L2TP_CONTROL_HEADER_LENGTH, ...f });
+  encodeHeaderInto(out, 0, { isControl: true, length: L2TP_CONTROL_HEADER_LENGTH, tunnelId: f.tunnelId, sessionId: f.sessionId, ns: f.ns, nr: f.nr });
   return out;
 }

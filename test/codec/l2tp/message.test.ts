@@ -51,7 +51,8 @@ const XL2TPD_SCCRQ = hex(
     '8008 0000 000a 0004', // Receive Window Size 4
 );
 
-// xl2tpd ICCN: Framing Type sync, (Tx) Connect Speed 0, Rx Connect Speed 0 with M clear.
+// The AVPs of xl2tpd's ICCN (Framing Type sync, (Tx) Connect Speed 0, Rx Connect Speed 0 with
+// M clear), hand-built in attribute order; real xl2tpd bytes (another order) are in fixtures.test.
 const XL2TPD_ICCN = hex(
   'c802 0032 2b67 0001 0002 0003' +
     '8008 0000 0000 000c' +
@@ -81,7 +82,7 @@ describe('L2TP control messages: vectors', () => {
     const again = encodeControlMessage({ tunnelId: 0, sessionId: 0, ns: 0, nr: 0, messageType: MT.SCCRQ, avps: m.avps });
     assert.deepEqual(again, XL2TPD_SCCRQ);
   });
-  test('xl2tpd ICCN with the non-mandatory Rx Connect Speed', () => {
+  test('ICCN with the non-mandatory Rx Connect Speed', () => {
     const m = control(decodeControlMessage(XL2TPD_ICCN));
     assert.equal(m.messageType, MT.ICCN);
     assert.equal(m.header.sessionId, 1);
