@@ -74,6 +74,8 @@ export interface LinkInfo {
   nbns: string[];
   mtu: number;
   mru: number;
+  /** The peer's MRRU when multilink was negotiated (both sides configured mrru). */
+  mrru?: number;
   /** RouterOS `encoding`: "MPPE128 stateless", "MPPE40 stateful", "none". */
   encoding: string;
   uptimeMs: number;
@@ -549,6 +551,7 @@ export class Link {
       nbns: nbns.map(formatIPv4),
       mtu: this.mtu,
       mru: this.mru,
+      mrru: this.lcp.ctx.mrruAcked ? this.lcp.ctx.peerMrru : undefined,
       encoding: this.encoding,
       uptimeMs: this.upReported ? now - this.upAt : 0,
       idleMs: now - this.lastData,

@@ -301,3 +301,84 @@ describe('Link: framing and protocol handling', () => {
     assert.ok(bothUp(p) || (p.server.down !== undefined && p.client.down !== undefined), 'settles one way or the other');
   });
 });
+
+describe('Link: MPPE stateful resynchronisation (CCP Reset-Request)', () => {
+  test('a lost data frame: the receiver sends Reset-Request, the sender flushes, data flows again', () => {
+    const enc = { useEncryption: 'required' as const, mppeBits: [128] as MppeBits[], mppeMode: 'stateful' as const };
+    const p = makePair({ allow: ['mschap2'], ...enc }, { authentication: ['mschap2'], ...enc });
+    p.start();
+    assert.ok(p.runUntil(() => bothUp(p), 20_000));
+    assert.equal(p.server.link.info().encoding, 'MPPE128 stateful');
+    for (let i = 0; i < 3; i++) p.client.link.sendData(ipPacket(100, i));
+    p.pump();
+    assert.equal(p.server.data.length, 3);
+    // Lose exactly one client data frame.
+    let lost = 0;
+    p.drop = (from, f) => from === 'client' && protocolOf(f) === PppProtocol.COMPRESSED && lost++ === 0;
+    p.client.link.sendData(ipPacket(100, 50));
+    p.pump();
+    p.client.link.sendData(ipPacket(100, 51)); // out of sequence: dropped, Reset-Request sent
+    p.pump();
+    const resetReqs = p.server.sent.filter((s) => {
+      const d = frame.decode(s.f);
+      return d.protocol === PppProtocol.CCP && packet.decode(d.info).code === Code.RESET_REQ;
+    });
+    assert.equal(resetReqs.length, 1, 'one CCP Reset-Request');
+    assert.equal(p.server.data.length, 3);
+    // The next packet from the client carries FLUSHED and is decrypted.
+    p.client.link.sendData(ipPacket(100, 52));
+    p.pump();
+    assert.equal(p.server.data.length, 4);
+    assert.deepEqual(p.server.data[3], ipPacket(100, 52));
+    assert.equal(p.server.link.stats.drops.decryptFailed, 1);
+    for (let i = 0; i < 300; i++) p.client.link.sendData(ipPacket(64, i));
+    p.pump();
+    assert.equal(p.server.data.length, 304, 'in sync across the flag packets that follow');
+  });
+});
+
+describe('Link: IPCP DNS/NBNS and multilink options', () => {
+  test('client with use-peer-dns learns the server\'s DNS servers', () => {
+    const p = makePair({ usePeerDns: true }, { dns: ['198.18.9.9', '198.18.9.10'], nbns: ['198.18.9.11'] });
+    p.start();
+    assert.ok(p.runUntil(() => bothUp(p), 20_000));
+    assert.deepEqual(p.client.link.info().dns, ['198.18.9.9', '198.18.9.10']);
+    assert.deepEqual(p.server.link.info().dns, ['198.18.9.9', '198.18.9.10']);
+  });
+  test('client asking for DNS from a server without any: rejected, link still up', () => {
+    const p = makePair({ usePeerDns: true }, {});
+    p.start();
+    assert.ok(p.runUntil(() => bothUp(p), 20_000));
+    assert.deepEqual(p.client.link.info().dns, []);
+  });
+  test('MRRU negotiated only when both sides configure it', () => {
+    const p = makePair({ mrru: 1614, endpoint: { klass: 1, address: Uint8Array.of(1, 2, 3) } }, { mrru: 1600 });
+    p.start();
+    assert.ok(p.runUntil(() => bothUp(p), 20_000));
+    assert.equal(p.client.link.info().mrru, 1600);
+    assert.equal(p.server.link.info().mrru, 1614);
+    const q = makePair({ mrru: 1614 }, {});
+    q.start();
+    assert.ok(q.runUntil(() => bothUp(q), 20_000), 'a peer without multilink rejects MRRU and the link still comes up');
+    assert.equal(q.client.link.info().mrru, undefined);
+  });
+});
+
+describe('Link: robustness', () => {
+  test('fuzz: arbitrary frames at any phase never throw', async () => {
+    const fc = (await import('fast-check')).default;
+    const p = makePair({ useEncryption: 'yes' }, { useEncryption: 'yes' });
+    p.start();
+    assert.ok(p.runUntil(() => bothUp(p), 20_000));
+    const proto = fc.constantFrom(0xc021, 0x8021, 0x80fd, 0x0021, 0x00fd, 0xc023, 0xc223, 0x8057, 0x003d);
+    fc.assert(
+      fc.property(proto, fc.uint8Array({ maxLength: 64 }), fc.boolean(), (pr, info, mangle) => {
+        const f = frame.encode(pr, info);
+        if (mangle && f.length > 2) f[2] ^= 0x40;
+        p.server.link.receiveFrame(f);
+        p.client.link.receiveFrame(f);
+      }),
+      { numRuns: 3000 },
+    );
+  });
+});
