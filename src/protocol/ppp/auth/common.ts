@@ -3,6 +3,7 @@
  * frame dropping with a counter, and the public { start, receive, stop } shape.
  */
 import { randomBytes } from 'node:crypto';
+import { inspect } from 'node:util';
 import { CodecError } from '../../../errors.js';
 import type { Timer } from '../../clock.js';
 import type { AuthCallbacks, AuthMethod, AuthResult, AuthVerifier } from './types.js';
@@ -134,6 +135,20 @@ export abstract class MachineBase implements AuthMachine {
   protected cancelTimer(): void {
     this.timer?.cancel();
     this.timer = undefined;
+  }
+
+  /** Machines hold the password (client) or challenge state: never print their fields. */
+  toString(): string {
+    const state = this.result ? (this.result.ok ? 'succeeded' : `failed: ${this.result.reason}`) : this.stopped ? 'stopped' : this.started ? 'running' : 'idle';
+    return `${this.constructor.name}(${this.method}, ${state}, received ${this.stats.received}, dropped ${this.stats.dropped})`;
+  }
+
+  toJSON(): object {
+    return { method: this.method, stats: { ...this.stats }, ok: this.result?.ok };
+  }
+
+  [inspect.custom](): string {
+    return this.toString();
   }
 
   protected finish(r: AuthResult): void {

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
+import { inspect } from 'node:util';
 import { decodeChap, decodePap } from '../../../../src/protocol/ppp/auth/packet.js';
 import { createAuthClient, createAuthServer, REASON_FAILED, REASON_SERVER_MISMATCH, REASON_TIMEOUT } from '../../../../src/protocol/ppp/auth/index.js';
 import type { AuthMethod, AuthResult } from '../../../../src/protocol/ppp/auth/types.js';
@@ -42,8 +43,13 @@ for (const method of METHODS) {
     assert.equal(p.clock.timerCount, 0);
     p.client.stop();
     p.server.stop();
-    // Never a password in any log line.
+    // Never a password in any log line, nor in how the machines print.
     assert.ok(!p.logs.some((l) => l.includes('wonderland')), p.logs.join('\n'));
+    for (const m of [p.client, p.server]) {
+      const shown = [inspect(m, { showHidden: true, depth: 10 }), String(m), JSON.stringify(m)].join(' ');
+      assert.ok(!shown.includes('wonderland') && !shown.includes('119, 111, 110'), shown);
+      assert.match(String(m), /succeeded/);
+    }
   });
 
   test(`${method}: wrong password fails both ends with "authentication failed"`, () => {
