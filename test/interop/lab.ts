@@ -77,9 +77,10 @@ export class LabError extends Error {
   }
 }
 
-/** Where shared/interop is: $CULVERT_INTEROP_DIR, else ../shared/interop beside the repo. */
+/** Where shared/interop is: $CULVERT_INTEROP_DIR, $CULVERT_SHARED/interop, else ../shared/interop beside the repo. */
 export function interopDir(): string {
   if (process.env.CULVERT_INTEROP_DIR) return process.env.CULVERT_INTEROP_DIR;
+  if (process.env.CULVERT_SHARED) return resolve(process.env.CULVERT_SHARED, 'interop');
   // This file runs as dist/test/interop/lab.js: the repo root is three levels up.
   const repo = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
   const candidates = [resolve(repo, '../shared/interop'), resolve(repo, 'shared/interop')];
