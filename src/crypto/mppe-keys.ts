@@ -127,10 +127,11 @@ export class MsChapV2KeySource implements MppeKeySource {
 }
 
 /**
- * How MS-CHAPv1 derives 40/56-bit keys. `rfc3079`: from the LM hash (RFC 3079 §2.1/2.2,
- * Windows). `pppd`: pppd never implemented the LM variant and uses the first 8 octets of the
- * NT-based 128-bit start key for every strength; pick it to talk 40/56-bit MPPE to pppd.
- * 128-bit keys are the same in both styles.
+ * How MS-CHAPv1 derives 40/56-bit keys. `rfc3079` (default): from the LM hash (RFC 3079
+ * §2.1/2.2, what Windows does). `pppd`: the first 8 octets of the NT-based 128-bit start
+ * key, which is what pppd would load into the kernel; in practice pppd never gets there,
+ * since it disables 40-bit MPPE after MS-CHAPv1 ("MS-CHAP LM not supported") and Linux
+ * has no 56-bit MPPE. 128-bit keys are the same in both styles.
  */
 export type MsChapV1KeyStyle = 'rfc3079' | 'pppd';
 
