@@ -155,7 +155,7 @@ function u16(name: string, v: number): void {
 
 /**
  * Encode a control message: Message Type AVP first (M set), then the Random Vector AVP
- * if hiding, then the typed AVPs in attribute order with the M bit RFC 2661 requires
+ * (hide.random or avps.randomVector), then the typed AVPs in attribute order with the M bit RFC 2661 requires
  * for each, then `extraAvps`. Throws CodecError L2TP_ERR_ENCODE /
  * L2TP_ERR_AVP_VALUE_LENGTH / L2TP_ERR_AVP_TOO_LONG / L2TP_ERR_MESSAGE_TOO_LONG.
  */
@@ -165,9 +165,16 @@ export function encodeControlMessage(f: L2tpControlFields): Uint8Array {
     { mandatory: true, hidden: false, reserved: 0, vendorId: 0, attributeType: L2tpAttr.MessageType, value: Uint8Array.of(f.messageType >> 8, f.messageType & 0xff) },
   ];
   const hide = f.hide;
+  // The Random Vector goes right after Message Type (as xl2tpd sends it), so it precedes
+  // every hidden AVP (§4.3).
+  const rv = hide?.random ?? f.avps.randomVector;
+  if (hide && f.avps.randomVector !== undefined && !Buffer.from(f.avps.randomVector).equals(Buffer.from(hide.random))) {
+    throw new CodecError('L2TP_ERR_ENCODE', 'avps.randomVector and hide.random differ');
+  }
+  if (rv !== undefined) {
+    list.push({ mandatory: true, hidden: false, reserved: 0, vendorId: 0, attributeType: L2tpAttr.RandomVector, value: encodeAvpValue(RULE_BY_KEY.randomVector, rv) });
+  }
   if (hide) {
-    if (f.avps.randomVector !== undefined) throw new CodecError('L2TP_ERR_ENCODE', 'give the Random Vector as hide.random, not as an AVP');
-    list.push({ mandatory: true, hidden: false, reserved: 0, vendorId: 0, attributeType: L2tpAttr.RandomVector, value: hide.random });
     for (const k of hide.keys ?? []) {
       const rule = RULE_BY_KEY[k];
       if (rule === undefined || !rule.hideable) throw new CodecError('L2TP_ERR_AVP_NOT_HIDEABLE', `AVP ${k} may not be hidden`);
@@ -175,7 +182,7 @@ export function encodeControlMessage(f: L2tpControlFields): Uint8Array {
   }
   const avps = f.avps as Record<string, unknown>;
   for (const rule of ATTRIBUTE_RULES) {
-    if (rule.key === 'messageType') continue;
+    if (rule.key === 'messageType' || rule.key === 'randomVector') continue;
     const x = avps[rule.key];
     if (x === undefined) continue;
     let value = encodeAvpValue(rule, x);

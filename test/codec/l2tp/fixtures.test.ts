@@ -12,6 +12,8 @@ import {
   encodeControlMessage,
   encodeRawAvp,
   encodeZlb,
+  challengeResponse,
+  verifyChallengeResponse,
   L2tpMessageType as MT,
   type L2tpControl,
 } from '../../../src/codec/l2tp/index.js';
@@ -51,6 +53,7 @@ describe('L2TP fixtures from real xl2tpd peers', () => {
       assert.equal(iccn.rawAvps.find((a) => a.attributeType === 38)!.mandatory, false, 'Rx Connect Speed sent without M');
     });
     test(`${name}: re-encoding reproduces the bytes (raw AVPs exactly; typed AVPs to the same meaning)`, () => {
+      let sameOrderSccrq = 0;
       for (const c of fx.control) {
         const b = bytes(c.hex);
         const m = decodeControlMessage(b);
@@ -69,23 +72,43 @@ describe('L2TP fixtures from real xl2tpd peers', () => {
         const m2 = decodeControlMessage(again) as L2tpControl;
         assert.deepEqual(m2.avps, m.avps);
         assert.equal(again.length, b.length);
-        // xl2tpd writes SCCRQ/SCCRP AVPs in attribute order, as we do (not so its ICCN and
-        // StopCCN: Tx Connect Speed before Framing Type, Assigned Tunnel ID before Result Code).
-        if (m.messageType === MT.SCCRQ || m.messageType === MT.SCCRP) assert.deepEqual(again, b);
+        // Where xl2tpd writes the AVPs in our order (Message Type, Random Vector, then by
+        // attribute type: its SCCRQ always), the bytes are identical. Its ICCN and StopCCN
+        // use another order (Tx Connect Speed before Framing Type, Assigned Tunnel ID before
+        // Result Code), as does its SCCRP with a challenge (Response before Challenge).
+        if (m.rawAvps.map((a) => a.attributeType).join() === m2.rawAvps.map((a) => a.attributeType).join()) {
+          assert.deepEqual(again, b);
+          if (m.messageType === MT.SCCRQ) sameOrderSccrq++;
+        }
       }
+      assert.equal(sameOrderSccrq, 1, 'SCCRQ re-encoded byte for byte');
     });
-    test(`${name}: kernel data path packets carry flags 0x0002 and PPP with FF 03`, () => {
+    test(`${name}: data packets: flags 0x0002 (kernel path) or 0x4002 (userspace path, Length set)`, () => {
       assert.ok(fx.data.length > 0);
+      const userspace = name.includes('userspace');
       for (const d of fx.data) {
         const b = bytes(d.hex);
         const h = decodeHeader(b);
         assert.equal(h.isControl, false);
-        assert.equal(b[0] << 8 | b[1], 0x0002);
-        assert.equal(h.headerLength, 6);
-        assert.deepEqual([...b.subarray(h.headerLength, h.headerLength + 2)], [0xff, 0x03]);
+        assert.equal((b[0] << 8) | b[1], userspace ? 0x4002 : 0x0002);
+        assert.equal(h.headerLength, userspace ? 8 : 6);
+        assert.equal(h.length, b.length);
+        // LCP before ACFC is negotiated starts with FF 03; the userspace path also sends compressed frames
+        if (!userspace) assert.deepEqual([...b.subarray(h.headerLength, h.headerLength + 2)], [0xff, 0x03]);
       }
     });
   }
+  test('tunnel authentication: our challenge responses equal the ones xl2tpd computed', () => {
+    const fx = FIXTURES.find(([n]) => n === 'l2tp-secret-userspace.json')?.[1] as (Fixture & { secret: string }) | undefined;
+    assert.ok(fx, 'l2tp-secret-userspace fixture');
+    const [sccrq, sccrp, scccn] = fx.control.slice(0, 3).map((c) => decodeControlMessage(bytes(c.hex), { secret: fx.secret }) as L2tpControl);
+    assert.equal(sccrq.avps.challenge?.length, 16);
+    assert.equal(sccrq.avps.randomVector?.length, 16);
+    assert.deepEqual(challengeResponse(MT.SCCRP, fx.secret, sccrq.avps.challenge!), sccrp.avps.challengeResponse);
+    assert.equal(verifyChallengeResponse(MT.SCCRP, fx.secret, sccrq.avps.challenge!, sccrp.avps.challengeResponse!), true);
+    assert.deepEqual(challengeResponse(MT.SCCCN, fx.secret, sccrp.avps.challenge!), scccn.avps.challengeResponse);
+    assert.equal(verifyChallengeResponse(MT.SCCCN, 'not-the-secret', sccrp.avps.challenge!, scccn.avps.challengeResponse!), false);
+  });
   test('the LAC hang-up: StopCCN with Result Code 1 and a message, no CDN first', () => {
     const fx = FIXTURES.find(([n]) => n === 'l2tp-mschapv2.json')?.[1];
     assert.ok(fx, 'l2tp-mschapv2 fixture');

@@ -120,6 +120,7 @@ describe('L2TP control messages: vectors', () => {
       const rule = ATTRIBUTE_RULES.find((r) => r.type === a.attributeType)!;
       assert.equal(a.mandatory, rule.mandatory, rule.key);
     }
+    assert.equal(m.rawAvps[1].attributeType, 36, 'Random Vector right after Message Type');
   });
 });
 
@@ -232,6 +233,8 @@ describe('L2TP control messages: malformed input', () => {
     throwsCode(() => encodeControlMessage({ tunnelId: 1, sessionId: 0, ns: 0, nr: 0, messageType: 1, avps: {}, extraAvps: big }), 'L2TP_ERR_MESSAGE_TOO_LONG');
     throwsCode(() => encodeControlMessage({ tunnelId: 1, sessionId: 0, ns: 70000, nr: 0, messageType: 1, avps: {} }), 'L2TP_ERR_ENCODE');
     throwsCode(() => encodeControlMessage({ tunnelId: 1, sessionId: 0, ns: 0, nr: 0, messageType: 1, avps: { randomVector: hex('00') }, hide: { secret: 's', random: hex('01') } }), 'L2TP_ERR_ENCODE');
+    // the same vector in both places is fine
+    encodeControlMessage({ tunnelId: 1, sessionId: 0, ns: 0, nr: 0, messageType: 1, avps: { randomVector: hex('01') }, hide: { secret: 's', random: hex('01') } });
   });
 });
 
