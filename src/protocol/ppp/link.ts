@@ -476,7 +476,10 @@ export class Link {
         else this.ncpTooEarly();
         return;
       case PppProtocol.CCP:
-        if (this.phase === 'network' || this.phase === 'running') this.ccp.receive(buf, h.offset, h.length);
+        if (this.phase === 'network' || this.phase === 'running') {
+          if (this.ccp.fsm.state === State.Initial) this.openCcp();
+          this.ccp.receive(buf, h.offset, h.length);
+        }
         else this.ncpTooEarly();
         return;
       default:
@@ -715,6 +718,12 @@ export class Link {
     this.ccp.neg.reset();
     this.ipcp.fsm.open();
     this.ipcp.fsm.up();
+    // use-encryption=no: CCP stays passive (like pppd without compressors) - we only talk
+    // CCP if the peer starts it, so peers without CCP never see (or reject) our requests.
+    if (cc.useEncryption !== 'no') this.openCcp();
+  }
+
+  private openCcp(): void {
     this.ccp.fsm.open();
     this.ccp.fsm.up();
   }

@@ -382,3 +382,41 @@ describe('Link: robustness', () => {
     );
   });
 });
+
+describe('Link: CCP participation by use-encryption', () => {
+  test('use-encryption=no on both sides: no CCP frame at all', () => {
+    const p = makePair({ useEncryption: 'no' }, { useEncryption: 'no' });
+    p.start();
+    assert.ok(p.runUntil(() => bothUp(p), 20_000));
+    p.run(40_000);
+    const ccp = [...p.client.sent, ...p.server.sent].filter((s) => protocolOf(s.f) === PppProtocol.CCP);
+    assert.equal(ccp.length, 0);
+  });
+  test('use-encryption=no against yes: the passive side answers CCP, refuses MPPE, link runs in clear', () => {
+    const p = makePair({ useEncryption: 'no' }, { useEncryption: 'yes' });
+    p.start();
+    assert.ok(p.runUntil(() => bothUp(p), 20_000));
+    assert.equal(p.client.link.info().encoding, 'none');
+    assert.equal(p.server.link.info().encoding, 'none');
+    exchange(p, 2);
+  });
+  test('use-encryption=yes against a peer that Protocol-Rejects CCP: up in clear', () => {
+    const p = makePair({ useEncryption: 'yes' }, { useEncryption: 'yes' });
+    // The "server" pretends not to know CCP: every CCP frame it receives is protocol-rejected.
+    const orig = p.server.link.receiveFrame.bind(p.server.link);
+    p.server.link.receiveFrame = (buf: Uint8Array, off = 0, len = buf.length - off) => {
+      const d = frame.decode(buf.subarray(off, off + len));
+      if (d.protocol === PppProtocol.CCP) {
+        const body = new Uint8Array(2 + d.info.length);
+        body.set([0x80, 0xfd]);
+        body.set(d.info, 2);
+        p.client.link.receiveFrame(frame.encode(PppProtocol.LCP, packet.encode({ code: Code.PROTO_REJ, id: 200, data: body })));
+        return;
+      }
+      orig(buf, off, len);
+    };
+    p.start();
+    assert.ok(p.runUntil(() => !!p.client.up, 20_000));
+    assert.equal(p.client.link.info().encoding, 'none');
+  });
+});
