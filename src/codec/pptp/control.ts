@@ -436,6 +436,21 @@ export function decode(buf: Uint8Array, offset = 0, options: PptpDecodeOptions =
 
 type Without<M> = Omit<M, 'type'>;
 
+/**
+ * A message of `type` with every field 0 or '' except those given, e.g.
+ * `create(PptpControlType.EchoRequest, { identifier: 7 })`.
+ */
+export function create<K extends PptpControlMessage['type']>(type: K, fields: Partial<Without<PptpMessageOf<K>>> = {}): PptpMessageOf<K> {
+  const layout = LAYOUTS[type];
+  if (layout === undefined) fail('PPTP_ERR_UNKNOWN_CONTROL_TYPE', `unknown PPTP control message type ${String(type)}`);
+  const m: Record<string, unknown> = { type };
+  for (const [name, kind] of layout) {
+    if (kind === 'u8' || kind === 'u16' || kind === 'u32') m[name] = 0;
+    else if (kind === 'str64' || kind === 'str128') m[name] = '';
+  }
+  return { ...m, ...fields } as unknown as PptpMessageOf<K>;
+}
+
 /** SCCRQ with Protocol Version 1.0 and the given fields. */
 export function sccrq(fields: Partial<Without<StartControlConnectionRequest>> = {}): StartControlConnectionRequest {
   return {

@@ -7,6 +7,7 @@ export {
   encodingLength,
   peekLength,
   checkFixedHeader,
+  create,
   sccrq,
   sccrp,
   type PptpControlMessage,

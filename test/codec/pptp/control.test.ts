@@ -6,6 +6,7 @@ import {
   decode,
   encode,
   encodingLength,
+  create,
   sccrq,
   sccrp,
   PptpControlType as T,
@@ -142,6 +143,12 @@ describe('PPTP control messages: round trip and lengths', () => {
       assert.equal(encodingLength(m), b.length);
       assert.deepEqual(decode(b), m);
     }
+  });
+  test('create() fills every field not given with 0 or an empty string', () => {
+    assert.deepEqual(create(T.EchoRequest, { identifier: 7 }), { type: 5, identifier: 7 });
+    assert.deepEqual(create(T.CallDisconnectNotify, { callId: 3 }), { type: 13, callId: 3, resultCode: 0, errorCode: 0, causeCode: 0, callStatistics: '' });
+    assert.equal(encode(create(T.IncomingCallRequest)).length, 220);
+    throwsCode(() => create(42 as 5), 'PPTP_ERR_UNKNOWN_CONTROL_TYPE');
   });
   test('encode into a caller buffer at an offset', () => {
     const buf = new Uint8Array(200).fill(0xee);
