@@ -49,7 +49,10 @@ export interface L2tpControl {
   messageType: number;
   /** The typed IETF AVPs, hidden ones already revealed. */
   avps: L2tpAvps;
-  /** Every AVP in wire order (Message Type included), values in cleartext. */
+  /**
+   * Every AVP in wire order (Message Type included), values in cleartext. These values
+   * are views into the input buffer (copy them if it is reused); `avps` holds copies.
+   */
   rawAvps: RawAvp[];
   /** Unrecognised AVPs without the M bit (vendor AVPs among them), passed over. */
   unknownAvps: RawAvp[];

@@ -382,7 +382,7 @@ export function peekLength(buf: Uint8Array, offset = 0): number {
  * Needs at least 8 octets.
  */
 export function checkFixedHeader(buf: Uint8Array, offset = 0, maxLength = 220): number {
-  if (buf.length - offset < 8) fail('PPTP_ERR_TRUNCATED', 'PPTP message shorter than its 8-octet header');
+  if (offset < 0 || buf.length - offset < 8) fail('PPTP_ERR_TRUNCATED', 'PPTP message shorter than its 8-octet header');
   const length = rd16(buf, offset);
   if (length > maxLength) fail('PPTP_ERR_MESSAGE_TOO_LONG', `PPTP message length ${length} exceeds the limit of ${maxLength}`);
   if (length < 16) fail('PPTP_ERR_BAD_LENGTH', `PPTP message length ${length} is below the minimum of 16`);
