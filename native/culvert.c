@@ -183,7 +183,7 @@ static napi_value tun_open(napi_env env, napi_callback_info info) {
   bool tap = false;
   NAPI_OK(napi_get_value_bool(env, argv[1], &tap));
   int fd = open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
-  if (fd < 0) return throw_errno(env, "open(/dev/net/tun)", errno);
+  if (fd < 0) return throw_errno(env, "open(/dev/net/tun) (needs CAP_NET_ADMIN)", errno);
   struct ifreq ifr;
   memset(&ifr, 0, sizeof ifr);
   ifr.ifr_flags = (short)((tap ? IFF_TAP : IFF_TUN) | IFF_NO_PI);

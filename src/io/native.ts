@@ -13,7 +13,7 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { dirname, resolve } from 'node:path';
-import { IoError } from '../errors.js';
+import { CulvertError, IoError } from '../errors.js';
 import { ipv4ToU32, u32ToIpv4 } from './ipv4.js';
 
 interface Addon {
@@ -92,7 +92,7 @@ function wrap<T>(fn: () => T): T {
     return fn();
   } catch (e) {
     const err = e as { code?: string; message?: string };
-    if (e instanceof IoError) throw e;
+    if (e instanceof CulvertError) throw e;
     throw new IoError(typeof err.code === 'string' ? err.code : 'IO_ERR_SYSCALL', err.message ?? String(e), { cause: e });
   }
 }
