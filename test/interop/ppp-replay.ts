@@ -59,7 +59,7 @@ export interface ReplayReport {
   up?: LinkInfo;
   down?: string;
   /** IPv4 packets our Link delivered (onData), with src/dst. */
-  delivered: { src: string; dst: string; length: number }[];
+  delivered: { src: string; dst: string; length: number; checksumOk: boolean }[];
   /** Data frames the peer sent (that we fed). */
   peerDataFrames: number;
   log: string[];
@@ -195,7 +195,18 @@ function prng(seed: number): (n: number) => Uint8Array {
   };
 }
 
-export function replay(fx: PppFixture, role: Role): ReplayReport {
+export interface ReplayOptions {
+  /**
+   * Our side's secret for the user (server: the stored password the verifier checks;
+   * client: the password we authenticate with). Default: the lab password the peer used.
+   * A different one turns the replay into a wrong-password check.
+   */
+  password?: string;
+}
+
+export function replay(fx: PppFixture, role: Role, opts: ReplayOptions = {}): ReplayReport {
+  const ourPassword = opts.password ?? fx.credentials.password;
+  const rightPassword = ourPassword === fx.credentials.password;
   const replacedDir: Direction = role === 'server' ? 's2c' : 'c2s';
   const peerDir: Direction = role === 'server' ? 'c2s' : 's2c';
   const framesOf = (dir: Direction) => fx.frames.filter((f) => f.dir === dir);
@@ -240,7 +251,7 @@ export function replay(fx: PppFixture, role: Role): ReplayReport {
   const deliveredData: ReplayReport['delivered'] = [];
   let up: LinkInfo | undefined;
   let down: string | undefined;
-  const verifier = new LocalVerifier((u) => (u === fx.credentials.user ? { password: fx.credentials.password } : undefined), {
+  const verifier = new LocalVerifier((u) => (u === fx.credentials.user ? { password: ourPassword } : undefined), {
     mschap1Keys: 'pppd',
   });
   const link = new Link({
@@ -248,7 +259,7 @@ export function replay(fx: PppFixture, role: Role): ReplayReport {
     clock,
     random: random32,
     user: fx.credentials.user,
-    password: fx.credentials.password,
+    password: ourPassword,
     verifier,
     name: fx.credentials.serverName,
     authentication: [method],
@@ -266,7 +277,7 @@ export function replay(fx: PppFixture, role: Role): ReplayReport {
     onFrame: (f) => emitted.push(Uint8Array.from(f)),
     onData: (buf, off, len) => {
       const p = buf.subarray(off, off + len);
-      deliveredData.push({ src: ip4(p, 12), dst: ip4(p, 16), length: len });
+      deliveredData.push({ src: ip4(p, 12), dst: ip4(p, 16), length: len, checksumOk: ipv4ChecksumOk(p) });
     },
     onUp: (info) => (up = info),
     onDown: (r) => (down = r),
@@ -311,7 +322,7 @@ export function replay(fx: PppFixture, role: Role): ReplayReport {
 
     if (f.dir === replacedDir) {
       // The replaced pppd's own frame. Its hang-up is the one initiative we reproduce.
-      if (proto === LCP && c?.code === C.TERM_REQ && !weClosed && !peerTerminated && down === undefined) {
+      if (proto === LCP && c?.code === C.TERM_REQ && !weClosed && !peerTerminated && down === undefined && link.phase !== 'terminate') {
         weClosed = true;
         link.close('replaced pppd hung up here');
         const ans = drain();
@@ -350,6 +361,24 @@ export function replay(fx: PppFixture, role: Role): ReplayReport {
     });
     const pppdC = pppdAns ? cp(pppdAns.proto, parseFrame(Buffer.from(pppdAns.hex, 'hex')).info) : undefined;
 
+    // Once our link is terminating or down (e.g. after a correct authentication Failure),
+    // further frames get no answer but a Terminate-Ack (RFC 1661 §4.1, Closing/Stopping);
+    // a Terminate-Ack itself goes through the normal path (it is adapted to our request).
+    const isTermAck = proto === LCP && c?.code === C.TERM_ACK;
+    if (!isTermAck && (down !== undefined || link.phase === 'terminate')) {
+      const state = down !== undefined ? `down (${down})` : 'terminating';
+      link.receiveFrame(bytes);
+      const late = drain();
+      const bad = late.filter((x) => !(x.proto === LCP && x.c?.code === C.TERM_ACK));
+      steps.push({
+        frame: f,
+        action: 'fed',
+        answers: late.map((x) => x.what),
+        verdict: bad.length ? 'FAIL' : 'info',
+        note: bad.length ? `our link is ${state} but answered ${bad.map((x) => x.what).join(', ')}` : `our link is ${state}: ${late.length ? 'Terminate-Ack only' : 'ignored'}`,
+      });
+      continue;
+    }
     // Adapt replies to the replaced side's requests.
     let feed: Uint8Array = bytes;
     let adapted = false;
@@ -401,7 +430,8 @@ export function replay(fx: PppFixture, role: Role): ReplayReport {
         const d = deliveredData[deliveredData.length - 1]!;
         const [src, dst] = f.dir === 'c2s' ? [fx.negotiated.client.localIp, fx.negotiated.client.remoteIp] : [fx.negotiated.client.remoteIp, fx.negotiated.client.localIp];
         if (d.src !== src || d.dst !== dst) fail(`delivered ${d.src} > ${d.dst}, expected ${src} > ${dst}`);
-        else okNote(`delivered IPv4 ${d.src} > ${d.dst} (${d.length} bytes)${proto === 0xfd ? ', decrypted with our MPPE' : ''}`);
+        else if (!d.checksumOk) fail(`delivered IPv4 ${d.src} > ${d.dst} with a bad header checksum`);
+        else okNote(`delivered IPv4 ${d.src} > ${d.dst} (${d.length} bytes, header checksum ok)${proto === 0xfd ? ', decrypted with our MPPE' : ''}`);
       }
     } else if (!c) {
       fail('unparseable control frame');
@@ -463,12 +493,13 @@ export function replay(fx: PppFixture, role: Role): ReplayReport {
         // Challenge (we are the client): our Response must equal pppd's with the injected peer challenge.
         const r = reply(CHAP, [2], c.id);
         if (!r) fail('no CHAP Response with the Challenge identifier');
+        else if (!rightPassword) okNote(`${r.what} (made with our other password, cannot equal pppd's)`);
         else if (pppdC && !eqBytes(valueOf(r.c!.data), valueOf(pppdC.data))) fail(`our Response value ${hex(valueOf(r.c!.data))} differs from pppd's ${hex(valueOf(pppdC.data))}`);
         else okNote(`${r.what}: value identical to pppd's, name ${JSON.stringify(nameOf(r.c!.data))}`);
       } else if (c.code === 2) {
         // Response (we are the server): Success only if it verifies against the challenge we sent.
         const value = valueOf(c.data);
-        const verifies = ourChallenge !== undefined && responseVerifies(method, c.id, ourChallenge, value, fx);
+        const verifies = ourChallenge !== undefined && responseVerifies(method, c.id, ourChallenge, value, fx.credentials.user, ourPassword);
         const r = reply(CHAP, [3, 4], c.id);
         if (!r) fail('no CHAP Success/Failure');
         else if (verifies && r.c!.code !== 3) fail(`the response verifies against our challenge but we answered ${r.what}`);
@@ -478,17 +509,26 @@ export function replay(fx: PppFixture, role: Role): ReplayReport {
           const theirs = Buffer.from(pppdC.data).toString('latin1').slice(0, 42);
           if (ours !== theirs) fail(`authenticator response ${ours} differs from pppd's ${theirs}`);
           else okNote(`${r.what} with ${ours}, identical to pppd's`);
-        } else okNote(verifies ? r.what : `${r.what}: the recorded response was made for pppd's ${recordedChallenge?.length}-octet challenge, ours is ${ourChallenge?.length} octets`);
+        } else if (verifies) okNote(r.what);
+        else if (!rightPassword) okNote(`${r.what}: the response does not verify with our stored password`);
+        else okNote(`${r.what}: the recorded response was made for pppd's ${recordedChallenge?.length}-octet challenge, ours is ${ourChallenge?.length} octets`);
       } else if (c.code === 3 || c.code === 4) {
         if (ans.some((x) => x.proto === CHAP)) fail('CHAP Success/Failure needs no CHAP answer');
-        else if (c.code === 3 && link.phase !== 'network' && link.phase !== 'running') fail(`after Success our link is in phase ${link.phase}`);
+        else if (c.code === 3 && method === 'mschap2' && !rightPassword) {
+          // RFC 2759 §5: the client checks the server's authenticator response; made with
+          // a different password it cannot match, so we must not accept this Success.
+          if (link.phase === 'network' || link.phase === 'running') fail('accepted a Success whose authenticator response cannot match our password');
+          else okNote(`rejected: the server's authenticator response does not match our password (link ${down !== undefined ? `down: ${down}` : link.phase})`);
+        } else if (c.code === 3 && link.phase !== 'network' && link.phase !== 'running') fail(`after Success our link is in phase ${link.phase}`);
         else okNote(c.code === 3 ? `accepted: phase ${link.phase}${method === 'mschap2' ? ' (authenticator response verified)' : ''}` : 'accepted');
       }
     } else if (proto === PAP) {
       if (c.code === 1) {
         const r = reply(PAP, [2, 3], c.id);
+        const sent = papPassword(c.data);
         if (!r) fail('no PAP Authenticate-Ack/Nak');
-        else if (r.c!.code !== 2) fail(`correct password but we answered ${r.what}`);
+        else if (sent === ourPassword && r.c!.code !== 2) fail(`correct password but we answered ${r.what}`);
+        else if (sent !== ourPassword && r.c!.code !== 3) fail(`wrong password but we answered ${r.what}`);
         else okNote(r.what);
       } else if (ans.some((x) => x.proto === PAP)) fail('PAP Ack/Nak needs no answer');
       else okNote(`accepted: phase ${link.phase}`);
@@ -521,6 +561,23 @@ export function replay(fx: PppFixture, role: Role): ReplayReport {
   };
 }
 
+/** RFC 791 §3.1: the one's-complement sum over the header, checksum included, is 0xFFFF. */
+function ipv4ChecksumOk(p: Uint8Array): boolean {
+  const ihl = (p[0]! & 0x0f) * 4;
+  if (p.length < 20 || ihl < 20 || ihl > p.length) return false;
+  let sum = 0;
+  for (let i = 0; i < ihl; i += 2) sum += (p[i]! << 8) | p[i + 1]!;
+  while (sum > 0xffff) sum = (sum & 0xffff) + (sum >>> 16);
+  return sum === 0xffff;
+}
+
+/** PAP Authenticate-Request: Peer-ID-Length, Peer-ID, Passwd-Length, Password (RFC 1334 §2.2.1). */
+function papPassword(data: Uint8Array): string {
+  const ul = data[0] ?? 0;
+  const pl = data[1 + ul] ?? 0;
+  return Buffer.from(data.subarray(2 + ul, 2 + ul + pl)).toString('latin1');
+}
+
 /** CHAP Challenge/Response Value (RFC 1994 §4.1: Value-Size, Value, Name). */
 function valueOf(data: Uint8Array): Uint8Array {
   return data.subarray(1, 1 + (data[0] ?? 0));
@@ -529,9 +586,7 @@ function nameOf(data: Uint8Array): string {
   return Buffer.from(data.subarray(1 + (data[0] ?? 0))).toString('latin1');
 }
 
-function responseVerifies(method: AuthMethod, id: number, challenge: Uint8Array, value: Uint8Array, fx: PppFixture): boolean {
-  const pw = fx.credentials.password;
-  const user = fx.credentials.user;
+function responseVerifies(method: AuthMethod, id: number, challenge: Uint8Array, value: Uint8Array, user: string, pw: string): boolean {
   switch (method) {
     case 'chap':
       return eqBytes(chapMd5Response(id, pw, challenge), value);

@@ -34,3 +34,32 @@ for (const name of listPppFixtures()) {
     });
   }
 }
+
+// The same real frames when our side holds a different password: the server must answer
+// the real Response / Authenticate-Request with Failure / Nak and never bring the link up;
+// an MS-CHAPv2 client must refuse the real Success (its authenticator response proves the
+// server knows a password that is not ours).
+for (const name of listPppFixtures()) {
+  const fx = loadPppFixture(name);
+  const method = fx.auth.method;
+  const cases: ('server' | 'client')[] = method === 'mschapv2' ? ['server', 'client'] : ['server'];
+  for (const role of cases) {
+    test(`replay ${name} with a wrong password on our ${role}: authentication fails, the link never comes up`, (t) => {
+      const r = replay(fx, role, { password: 'not-the-lab-password' });
+      for (const line of formatReport(r).split('\n')) t.diagnostic(line);
+      assert.deepEqual(
+        r.failures.map((s) => `#${s.frame?.i} ${s.frame?.what}: ${s.note}`),
+        [],
+        'every real frame got a correct answer',
+      );
+      const authStep = r.steps.find(
+        (s) => s.frame && (s.frame.what.startsWith(role === 'server' ? 'CHAP Response' : 'CHAP Success') || s.frame.what.startsWith('PAP Authenticate-Request')),
+      );
+      assert.ok(authStep, 'the authentication frame was fed');
+      if (role === 'server') assert.match(authStep.answers.join(' '), /CHAP Failure|PAP Authenticate-Nak/);
+      assert.equal(r.up, undefined, 'the link never came up');
+      assert.equal(r.delivered.length, 0, 'no data was delivered');
+      assert.equal(r.down, 'authentication failed');
+    });
+  }
+}
