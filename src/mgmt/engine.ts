@@ -459,12 +459,21 @@ export class Engine {
     for (const p of menu.props) {
       if (p.required && effective(menu, item)[p.name] === undefined) throw err('CONSOLE_ERR_MISSING_ARGUMENT', `failure: ${p.name} must be set (${p.type.accepts})`);
     }
+    this.checkLinuxName(menu, item);
     l.items.push(item);
     l.nextId++;
     ctx.changed.add(menu.path);
     ctx.ret = idText(item.id);
     ctx.logged.push(this.logText(menu, 'add', '', pairs));
     return '';
+  }
+
+  /** A tunnel interface may not take the name of a Linux interface. */
+  private checkLinuxName(menu: Menu, item: Item): void {
+    if (!INTERFACE_MENUS.includes(menu.path) || item.values.name === undefined) return;
+    if (this.opts.host.listEthernet().some((e) => e.name === item.values.name)) {
+      throw err('CONFIG_ERR_DUPLICATE', `failure: interface named ${item.values.name} already exists (a Linux interface)`);
+    }
   }
 
   private allInterfaceNames(work: ConfigData): Set<string> {
@@ -500,6 +509,7 @@ export class Engine {
       if (!e.item) throw err('CONSOLE_ERR_DYNAMIC', `cannot change dynamic entry ${e.values.name ?? e.key}`);
       if (e.item.builtin && pairs.some(([p]) => p.name === 'name')) throw err('CONSOLE_ERR_BUILTIN', `cannot rename built-in ${e.item.builtin}`);
       this.applyPairs(menu, e.item, pairs);
+      if (pairs.some(([p]) => p.name === 'name')) this.checkLinuxName(menu, e.item);
     }
     ctx.changed.add(menu.path);
     ctx.logged.push(this.logText(menu, 'set', positional[0].value, pairs));
@@ -729,6 +739,8 @@ export class Engine {
       if (line.trim() === '' || line.trimStart().startsWith('#')) continue;
       try {
         for (const c of splitCommands(line)) out += await this.exec(c, ctx);
+        // Check references line by line so an error names its line (next-pool may point forward).
+        this.validateAll(ctx.work, true);
       } catch (e) {
         const code = e instanceof CulvertError ? e.code : 'CONSOLE_ERR_IMPORT';
         throw new ConfigError(code, `import ${file} failed at line ${startLine}: ${(e as Error).message}; nothing was changed`);
@@ -757,7 +769,7 @@ export class Engine {
   // ---------------------------------------------------------------- integrity
 
   /** Cross-menu rules checked before any commit: references resolve, names are unique. */
-  validateAll(work: ConfigData): void {
+  validateAll(work: ConfigData, allowForward = false): void {
     const profiles = new Set((work.lists['/ppp profile']?.items ?? []).map((it) => effective(menuByPath('/ppp profile')!, it).name));
     const pools = new Set((work.lists['/ip pool']?.items ?? []).map((it) => it.values.name));
     const check = (m: Menu, values: Record<string, string>, where: string) => {
@@ -765,7 +777,7 @@ export class Engine {
         const v = values[p.name];
         if (v === undefined || !p.ref) continue;
         if (p.ref === '/ppp profile' && !profiles.has(v)) throw err('CONFIG_ERR_INVALID_VALUE', `invalid value for argument ${p.name}: no /ppp profile named ${v}${where}`);
-        if (p.ref === '/ip pool' && !pools.has(v)) throw err('CONFIG_ERR_INVALID_VALUE', `invalid value for argument ${p.name}: no /ip pool named ${v}${where}`);
+        if (p.ref === '/ip pool' && !pools.has(v) && !allowForward) throw err('CONFIG_ERR_INVALID_VALUE', `invalid value for argument ${p.name}: no /ip pool named ${v}${where}`);
         if (p.ref === 'pool-or-ip' && !isIPv4(v) && !pools.has(v)) throw err('CONFIG_ERR_INVALID_VALUE', `invalid value for argument ${p.name}: must be an IPv4 address or the name of an /ip pool (no pool named ${v})${where}`);
       }
     };

@@ -166,6 +166,19 @@ export class TestClient {
   }
 }
 
+const FETCH_JS = `
+const [method, url, token, body] = process.argv.slice(1);
+fetch(url, { method, headers: { authorization: 'Bearer ' + token, 'content-type': 'application/json' }, body: body === '' ? undefined : body })
+  .then(async (r) => process.stdout.write(JSON.stringify({ status: r.status, text: await r.text() })))
+  .catch((e) => { process.stdout.write(JSON.stringify({ status: 0, text: String(e) })); });
+`;
+
+/** An HTTP request made from inside the namespace (the REST API listens on the namespace's 127.0.0.1). */
+export function nsFetch(ns: Netns, method: string, url: string, token: string, body?: unknown): { status: number; text: string } {
+  const out = execFileSync('ip', ['netns', 'exec', ns.name, process.execPath, '-e', FETCH_JS, method, url, token, body === undefined ? '' : JSON.stringify(body)], { encoding: 'utf8' });
+  return JSON.parse(out) as { status: number; text: string };
+}
+
 /** Compare console texts token by token (seed printouts are wrapped and spaced differently). */
 export function tokens(s: string): string[] {
   return s.split(/\s+/).filter((t) => t !== '');
