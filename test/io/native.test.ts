@@ -133,3 +133,41 @@ test('without CAP_NET_ADMIN / CAP_NET_RAW the error says which capability is mis
   assert.match(out.tun, /^IO_ERR_NO_CAPABILITY: .*CAP_NET_ADMIN/);
   assert.match(out.raw, /^IO_ERR_NO_CAPABILITY: .*CAP_NET_RAW/);
 });
+
+test('TAP device (for BCP bridging): opens non-blocking and reads whole Ethernet frames', async () => {
+  const { NetnsPair } = await import('./helpers/netns.js');
+  const net = NetnsPair.create('tap');
+  try {
+    const lib = fileURLToPath(new URL('../../src/io/native.js', import.meta.url));
+    // Inside the namespace: a TAP with an address; a datagram to a neighbour makes the kernel ARP for it.
+    const script = `
+      const m = await import(${JSON.stringify(lib)});
+      const { execFileSync } = await import('node:child_process');
+      const { createSocket } = await import('node:dgram');
+      const t = m.TunDevice.open('cvttap%d', { tap: true });
+      execFileSync('ip', ['addr', 'add', '198.19.3.1/24', 'dev', t.name]);
+      execFileSync('ip', ['link', 'set', t.name, 'up']);
+      const link = execFileSync('ip', ['-o', 'link', 'show', t.name], { encoding: 'utf8' });
+      const frame = await new Promise((res) => {
+        t.onBatch = (n) => {
+          for (let i = 0; i < n; i++) {
+            const off = t.rxMeta[i * 4], len = t.rxMeta[i * 4 + 1];
+            if (((t.rx[off + 12] << 8) | t.rx[off + 13]) === 0x0806) res({ len, bcast: t.rx[off] === 0xff });
+          }
+        };
+        const s = createSocket('udp4');
+        s.send('x', 9, '198.19.3.2', () => s.close());
+      });
+      console.log(JSON.stringify({ name: t.name, ether: /link\\/ether/.test(link), frame }));
+      t.close();`;
+    const r = spawnSync('ip', ['netns', 'exec', net.a, process.execPath, '--input-type=module', '-e', script], { encoding: 'utf8', timeout: 15000 });
+    assert.equal(r.status, 0, r.stderr);
+    const out = JSON.parse(r.stdout) as { name: string; ether: boolean; frame: { len: number; bcast: boolean } };
+    assert.match(out.name, /^cvttap\d+$/);
+    assert.equal(out.ether, true, 'a TAP is an Ethernet device');
+    assert.equal(out.frame.bcast, true, 'the ARP request is broadcast');
+    assert.ok(out.frame.len >= 42, 'a whole ARP frame (14 + 28 bytes)');
+  } finally {
+    net.destroy();
+  }
+});
