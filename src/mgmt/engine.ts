@@ -110,20 +110,21 @@ export class Engine {
       for (const l of ctx.logged) this.opts.log('info', `config changed: ${l}`);
       const view = makeView(this.data);
       this.opts.runtimes.notify(view, ctx.changed, (rt, e) => this.opts.log('error', `runtime ${rt.name} failed to apply the change: ${(e as Error).message}`));
-      for (const eff of ctx.effects) {
-        try {
-          await eff();
-        } catch (e) {
-          this.opts.log('warn', (e as Error).message);
-          output += `warning: ${(e as Error).message}\n`;
-        }
-      }
       if (ctx.changed.has('/ip address') || ctx.changed.has('/ip route') || ctx.changed.has('*')) {
         try {
           await this.opts.host.apply(view);
         } catch (e) {
           this.opts.log('warn', `applying addresses/routes: ${(e as Error).message}`);
         }
+      }
+    }
+    // Side effects (ARP mode, disconnecting a user) run only once the command has succeeded.
+    for (const eff of ctx.effects) {
+      try {
+        await eff();
+      } catch (e) {
+        this.opts.log('warn', (e as Error).message);
+        output += `warning: ${(e as Error).message}\n`;
       }
     }
     session.cwd = ctx.session.cwd;
@@ -630,7 +631,7 @@ export class Engine {
     for (const e of targets) {
       const item = e.dyn ?? { id: e.key, values: e.values };
       const m = this.opts.runtimes.monitor(menu.path, item);
-      const data: Record<string, string> = m ? { ...m } : { status: e.values.disabled === 'yes' ? 'disabled' : 'terminated' };
+      const data: Record<string, string> = m ? { ...m } : { status: 'terminated' } /* seed: "terminated - interface is not enabled or the other side will not establish a connection" */;
       const pairs: [string, string][] = [];
       for (const k of menu.monitor ?? []) {
         if (data[k] === undefined) continue;
