@@ -93,9 +93,26 @@ export interface SessionStats {
   rxControl: number; rxDropped: number; txDropped: number;
 }
 
+/** A PPP frame (protocol field + information) inside some buffer; reused, never allocated per packet. */
+export interface FrameRef { off: number; len: number }
+
+/** Most a txTransform may grow a frame toward the front (MPPE adds 0x00FD + 2 header octets). */
+export const TX_TRANSFORM_GROWTH = 8;
+
 interface SessionBase {
-  /** PPP frames other than IPv4/IPv6 data: `protocol`, then its information field buf[off, off+len). */
+  /**
+   * Every PPP frame that is not plain IPv4/IPv6 data (LCP, auth, NCPs, CCP, and
+   * compressed/encrypted data 0x00FD): `protocol`, then its information field
+   * buf[off, off+len). The protocol layer may decrypt 0x00FD in place and hand the
+   * result back with Session.deliverToTun.
+   */
   onControl?: (protocol: number, buf: Uint8Array, off: number, len: number) => void;
+  /**
+   * Outbound hook for IP packets from the TUN (e.g. MPPE): `ref` is the PPP frame
+   * (protocol + IP packet); rewrite it in place, moving ref.off at most
+   * TX_TRANSFORM_GROWTH octets toward the front, and return true, or false to drop.
+   */
+  txTransform?: (buf: Uint8Array, ref: FrameRef) => boolean;
   /** The attached TUN failed for good (e.g. deleted); the session stays registered. */
   onTunDown?: (errno: number) => void;
 }
@@ -128,6 +145,8 @@ export class Session implements DataHandler {
   readonly stats: SessionStats = { rxPackets: 0, rxBytes: 0, txPackets: 0, txBytes: 0, rxControl: 0, rxDropped: 0, txDropped: 0 };
   onControl: (protocol: number, buf: Uint8Array, off: number, len: number) => void;
   onTunDown: (errno: number) => void;
+  txTransform: ((buf: Uint8Array, ref: FrameRef) => boolean) | undefined;
+  private readonly ref: FrameRef = { off: 0, len: 0 };
   private tun: TunDevice | undefined;
   private tunTx: TxBatch | undefined;
   private readonly peerPort: number;
@@ -149,6 +168,7 @@ export class Session implements DataHandler {
     this.peerAddr = ipv4ToU32(o.peerAddress);
     this.onControl = o.onControl ?? (() => {});
     this.onTunDown = o.onTunDown ?? (() => {});
+    this.txTransform = o.txTransform;
     if (o.transport === 'l2tp') {
       this.key = l2tpKey(o.tunnelId, o.sessionId);
       this.peerPort = o.peerPort;
@@ -168,7 +188,7 @@ export class Session implements DataHandler {
   /** Bind a TUN device: its packets go out through this session, and inbound IP goes to it. */
   attachTun(tun: TunDevice): void {
     if (tun.tap) throw new IoError('IO_ERR_BAD_ARG', 'a TAP device carries Ethernet frames (BCP), not IP: attach a TUN');
-    if (tun.headroom < 16 + PPP_HDR) throw new IoError('IO_ERR_BAD_ARG', 'TUN headroom too small for the tunnel headers');
+    if (tun.headroom < 16 + PPP_HDR + TX_TRANSFORM_GROWTH) throw new IoError('IO_ERR_BAD_ARG', 'TUN headroom too small for the tunnel headers');
     this.detachTun();
     this.tun = tun;
     this.tunTx = this.engine.txFor(tun);
@@ -230,48 +250,85 @@ export class Session implements DataHandler {
     const buf = tun.rx;
     const sock = this.engine.socketTx(this.transport);
     if (!sock) { this.stats.txDropped += n; return; }
+    const ref = this.ref;
+    const xf = this.txTransform;
     for (let i = 0; i < n; i++) {
       const off = meta[i * META_WORDS];
       const len = meta[i * META_WORDS + 1];
       const v = buf[off] >> 4;
       const proto = v === 4 ? PPP_IPV4 : v === 6 ? PPP_IPV6 : 0;
       if (proto === 0) { this.stats.txDropped++; continue; }
-      const start = this.frame(buf, off - PPP_HDR, proto, len);
+      buf[off - 2] = proto >>> 8;
+      buf[off - 1] = proto & 0xff;
+      ref.off = off - 2;
+      ref.len = len + 2;
+      if (xf && (!xf(buf, ref) || ref.off < off - 2 - TX_TRANSFORM_GROWTH || ref.len < 1)) { this.stats.txDropped++; continue; }
+      const start = this.frame(buf, ref.off, ref.len);
       this.stats.txPackets++;
       this.stats.txBytes += len;
-      sock.add(buf, start, off + len - start, this.peerAddr, this.peerPort);
+      sock.add(buf, start, ref.off + ref.len - start, this.peerAddr, this.peerPort);
     }
     sock.flush();
   }
 
-  /** Writes FF 03 proto at buf[p] and the tunnel header before it; returns the frame start. */
-  private frame(buf: Uint8Array, p: number, proto: number, infoLen: number): number {
-    buf[p] = PPP_ALLSTATIONS; buf[p + 1] = PPP_UI; buf[p + 2] = proto >>> 8; buf[p + 3] = proto & 0xff;
+  /**
+   * buf[p, p+len) is a PPP frame (protocol + info): writes FF 03 before it and the
+   * tunnel header before that; returns where the datagram starts.
+   */
+  private frame(buf: Uint8Array, p: number, len: number): number {
+    buf[p - 2] = PPP_ALLSTATIONS; buf[p - 1] = PPP_UI;
     if (this.transport === 'l2tp') {
-      const h = p - L2TP_DATA_HEADER_LENGTH;
+      const h = p - 2 - L2TP_DATA_HEADER_LENGTH;
       encodeDataHeaderInto(buf, h, this.peerTunnelId, this.peerSessionId);
       return h;
     }
     const g = this.gre;
-    g.payloadLength = infoLen + PPP_HDR;
+    g.payloadLength = len + 2;
     g.sequence = this.txSeq;
     this.txSeq = (this.txSeq + 1) >>> 0;
     if (this.ackPending) { g.ack = this.rxSeq; this.ackPending = false; } else g.ack = undefined;
-    const h = p - (g.ack === undefined ? 12 : 16);
+    const h = p - 2 - (g.ack === undefined ? 12 : 16);
     encodeGreHeader(buf, h, g);
     return h;
   }
 
   /** Sends one PPP frame (LCP, IPCP, ...) with `protocol` and information field `info`. */
   sendControl(protocol: number, info: Uint8Array): void {
-    if (this.closed) return;
-    if (info.length > this.scratch.length - 64 - PPP_HDR) throw new IoError('IO_ERR_BAD_ARG', 'PPP frame too large');
+    if (info.length > this.scratch.length - 64 - 2) throw new IoError('IO_ERR_BAD_ARG', 'PPP frame too large');
     const s = this.scratch;
-    s.set(info, 64 + PPP_HDR);
-    const start = this.frame(s, 64, protocol, info.length);
+    s[64] = protocol >>> 8;
+    s[65] = protocol & 0xff;
+    s.set(info, 66);
+    this.sendScratch(info.length + 2);
+  }
+
+  /** Sends a ready PPP frame that starts with its protocol field (e.g. an MPPE packet built by the protocol layer). */
+  sendFrame(frame: Uint8Array): void {
+    if (frame.length < 1 || frame.length > this.scratch.length - 64) throw new IoError('IO_ERR_BAD_ARG', 'PPP frame size out of range');
+    this.scratch.set(frame, 64);
+    this.sendScratch(frame.length);
+  }
+
+  private sendScratch(len: number): void {
+    if (this.closed) return;
     const sock = this.engine.socketChannel(this.transport);
     if (!sock) { this.stats.txDropped++; return; }
-    sock.sendOne(s, start, 64 + PPP_HDR + info.length - start, this.peerAddr, this.peerPort);
+    const start = this.frame(this.scratch, 64, len);
+    sock.sendOne(this.scratch, start, 64 + len - start, this.peerAddr, this.peerPort);
+  }
+
+  /**
+   * Hands an IP packet to the attached TUN, e.g. after decrypting an MPPE frame in
+   * place. Inside a socket batch it joins that batch's single TUN write (so buf must
+   * stay untouched until the batch ends; the rx buffer itself is fine); outside one
+   * it is written at once.
+   */
+  deliverToTun(buf: Uint8Array, off: number, len: number): void {
+    if (!this.tunTx || !this.tun) { this.stats.rxDropped++; return; }
+    this.stats.rxPackets++;
+    this.stats.rxBytes += len;
+    if (this.engine.inBatch) this.engine.queueTun(this.tunTx, buf, off, len);
+    else this.tun.sendOne(buf, off, len);
   }
 
   /** @internal an ack-only GRE packet (S=0, A=1, §4.1). */
@@ -325,6 +382,8 @@ export class Engine {
   private readonly acks = new Set<Session>();
   private ackTimer: Timer | undefined;
   private readonly sessions = new Set<Session>();
+  /** @internal true while a socket batch is being demultiplexed. */
+  inBatch = false;
 
   constructor(opts: EngineOptions = {}) {
     this.clock = opts.clock ?? new RealClock();
@@ -404,37 +463,48 @@ export class Engine {
     const meta = sock.rxMeta;
     const buf = sock.rx;
     const pk = this.l2tpPeek;
-    for (let i = 0; i < n; i++) {
-      const j = i * META_WORDS;
-      const off = meta[j], len = meta[j + 1], addr = meta[j + 2], port = meta[j + 3];
-      const r = peekL2tp(buf, off, len, pk);
-      if (r < 0) { this.stats.malformed++; continue; }
-      if (pk.isControl) { this.onL2tpControl(buf, off, len, addr, port); continue; }
-      const h = this.l2tp.get(l2tpKey(pk.tunnelId, pk.sessionId));
-      if (!h) { this.stats.l2tpUnknown++; continue; }
-      h.onData(buf, off + r, pk.payloadLength, addr, port);
+    this.inBatch = true;
+    try {
+      for (let i = 0; i < n; i++) {
+        const j = i * META_WORDS;
+        const off = meta[j], len = meta[j + 1], addr = meta[j + 2], port = meta[j + 3];
+        const r = peekL2tp(buf, off, len, pk);
+        if (r < 0) { this.stats.malformed++; continue; }
+        if (pk.isControl) { this.onL2tpControl(buf, off, len, addr, port); continue; }
+        const h = this.l2tp.get(l2tpKey(pk.tunnelId, pk.sessionId));
+        if (!h) { this.stats.l2tpUnknown++; continue; }
+        h.onData(buf, off + r, pk.payloadLength, addr, port);
+      }
+    } finally {
+      // Even if a handler threw, what was queued goes out and the next batch starts clean.
+      this.inBatch = false;
+      this.flushTuns();
     }
-    this.flushTuns();
   }
 
   private fromGre(sock: RawSocket, n: number): void {
     const meta = sock.rxMeta;
     const buf = sock.rx;
     const g = this.greHdr;
-    for (let i = 0; i < n; i++) {
-      const j = i * META_WORDS;
-      const off = meta[j], len = meta[j + 1], addr = meta[j + 2];
-      // Raw IPv4 sockets deliver the IP header: skip IHL words.
-      const ihl = (buf[off] & 15) * 4;
-      if (ihl < 20 || ihl >= len) { this.stats.malformed++; continue; }
-      const r = peekGre(buf, off + ihl, len - ihl, g);
-      if (r < 0) { this.stats.malformed++; continue; }
-      const h = this.gre.get(greKey(addr, g.callId));
-      if (!h) { this.stats.greUnknown++; continue; }
-      if (h.onGreSequence && !h.onGreSequence(g.hasSequence ? g.sequence : -1, g.hasAck ? g.ack : -1)) continue;
-      if (g.payloadLength > 0) h.onData(buf, off + ihl + r, g.payloadLength, addr, 0);
+    this.inBatch = true;
+    try {
+      for (let i = 0; i < n; i++) {
+        const j = i * META_WORDS;
+        const off = meta[j], len = meta[j + 1], addr = meta[j + 2];
+        // Raw IPv4 sockets deliver the IP header: skip IHL words.
+        const ihl = (buf[off] & 15) * 4;
+        if (ihl < 20 || ihl >= len) { this.stats.malformed++; continue; }
+        const r = peekGre(buf, off + ihl, len - ihl, g);
+        if (r < 0) { this.stats.malformed++; continue; }
+        const h = this.gre.get(greKey(addr, g.callId));
+        if (!h) { this.stats.greUnknown++; continue; }
+        if (h.onGreSequence && !h.onGreSequence(g.hasSequence ? g.sequence : -1, g.hasAck ? g.ack : -1)) continue;
+        if (g.payloadLength > 0) h.onData(buf, off + ihl + r, g.payloadLength, addr, 0);
+      }
+    } finally {
+      this.inBatch = false;
+      this.flushTuns();
     }
-    this.flushTuns();
   }
 
   /** Detach from sockets and TUNs (it does not close them: the caller owns them). */
