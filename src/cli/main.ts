@@ -108,7 +108,8 @@ async function runClient(argv: string[]): Promise<number> {
   }
   try {
     if (rest.length > 0) {
-      const r = await client.run(argvToCommand(rest));
+      // One argument is a whole command line (`culvert "/ppp secret print detail"`); several are argv words.
+      const r = await client.run(rest.length === 1 ? rest[0] : argvToCommand(rest));
       if (!r.ok) {
         process.stderr.write(`failure: ${r.error}\n`);
         return 1;
