@@ -328,6 +328,19 @@ static void enqueue(chan *c, const uint8_t *p, uint32_t len, uint32_t addr, uint
     c->st[ST_TX_DROP]++;
     return;
   }
+  if (!c->q) {
+    /* Allocated on the first push-back only: most channels (every TUN) never need it. */
+    c->q = malloc((size_t)c->qcap * c->slot);
+    c->qmeta = malloc((size_t)c->qcap * 3 * sizeof(uint32_t));
+    if (!c->q || !c->qmeta) {
+      free(c->q);
+      free(c->qmeta);
+      c->q = NULL;
+      c->qmeta = NULL;
+      c->st[ST_TX_DROP]++;
+      return;
+    }
+  }
   uint32_t idx = (c->qhead + c->qlen) % c->qcap;
   memcpy(c->q + (size_t)idx * c->slot, p, len);
   c->qmeta[idx * 3] = len;
@@ -457,7 +470,16 @@ static void on_poll(uv_poll_t *h, int status, int events) {
     /* EBADF from epoll etc.: read once to learn the real error. */
     events = UV_READABLE;
   }
-  if ((events & UV_WRITABLE) && c->qlen) flush_queue(c, &fatal);
+  if ((events & UV_WRITABLE) && c->qlen) {
+    /* A write error that breaks the fd only drops what is queued; the read side
+     * is what declares the channel dead. */
+    int wfatal = 0;
+    flush_queue(c, &wfatal);
+    if (wfatal) {
+      c->st[ST_TX_DROP] += c->qlen;
+      c->qlen = 0;
+    }
+  }
   if (!fatal && (events & UV_READABLE) && c->reading) {
     uint32_t n = read_batch(c, &fatal);
     if (n) call_js(c, (int32_t)n);
@@ -526,14 +548,6 @@ static napi_value chan_new(napi_env env, napi_callback_info info) {
   NAPI_OK(napi_get_uv_event_loop(env, &loop));
   chan *c = calloc(1, sizeof *c);
   if (!c) return throw_errno(env, "calloc", ENOMEM);
-  c->q = malloc((size_t)qcap * slot);
-  c->qmeta = malloc((size_t)qcap * 3 * sizeof(uint32_t));
-  if (!c->q || !c->qmeta) {
-    free(c->q);
-    free(c->qmeta);
-    free(c);
-    return throw_errno(env, "malloc(send queue)", ENOMEM);
-  }
   c->env = env;
   c->fd = (int)fd;
   c->kind = (int)kind;
