@@ -3,6 +3,8 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { decode, encode, encodingLength, LinkType, MAX_PACKET, type PcapFile } from '../../src/codec/pcap.js';
 import { CodecError } from '../../src/errors.js';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 
 const hex = (s: string) => Uint8Array.from(Buffer.from(s.replace(/\s+/g, ''), 'hex'));
 
@@ -144,4 +146,18 @@ test('bad magic, oversized records and bad blocks are typed errors', () => {
     () => encode({ format: 'pcap', packets: [{ ...sample('pcap').packets[0]!, data: new Uint8Array(MAX_PACKET + 1) }] }),
     'PCAP_ERR_OVERSIZED',
   );
+});
+
+test('a real tcpdump capture (interop selftest): every packet decodes, as tcpdump counts them', () => {
+  const bytes = readFileSync(fileURLToPath(new URL('../../../test/fixtures/ppp/captures/selftest/capture.pcap', import.meta.url)));
+  const f = decode(bytes);
+  assert.equal(f.format, 'pcap');
+  assert.equal(f.packets.length, 124); // `tcpdump -nr capture.pcap | wc -l`
+  assert.ok(f.packets.every((p) => p.linkType === LinkType.ETHERNET && p.data.length === p.originalLength));
+  // First packet: the ARP request at 1795283143.038888 (`tcpdump -ttnr`).
+  assert.equal(f.packets[0]!.timestampNs, 1795283143038888000n);
+  assert.deepEqual([...f.packets[0]!.data.subarray(12, 14)], [0x08, 0x06]);
+  // GRE (IPv4 protocol 47) packets, as tcpdump shows "GREv1" lines.
+  const gre = f.packets.filter((p) => p.data[12] === 0x08 && p.data[13] === 0x00 && p.data[14 + 9] === 47);
+  assert.equal(gre.length, 48); // `tcpdump -nr capture.pcap | grep -c GREv1`
 });
