@@ -13,6 +13,9 @@ import { chapMd5Response } from '../../src/crypto/chap.js';
 import { mschap1NtResponse, mschap2NtResponse, mschap2AuthenticatorResponse } from '../../src/crypto/mschap.js';
 import { MsChapV1KeySource, MsChapV2KeySource } from '../../src/crypto/mppe-keys.js';
 import { MppeSession } from '../../src/protocol/ppp/mppe.js';
+import { readFileSync } from 'node:fs';
+import { FIXTURE_DIR } from './ppp-fixture.js';
+import { MANIFEST, buildFixture } from './extract-ppp-fixtures.js';
 
 const fromHex = (s: string) => Uint8Array.from(Buffer.from(s, 'hex'));
 const CONTROL_PROTOCOLS = new Set([0xc021, 0x8021, 0x80fd, 0xc223, 0xc023]);
@@ -122,3 +125,17 @@ for (const name of names) {
     });
   }
 }
+
+test('the committed fixtures are exactly what the extractor makes of the stored captures and pppd logs', () => {
+  assert.deepEqual(MANIFEST.map((e) => e.name).sort(), names);
+  for (const e of MANIFEST) {
+    const dir = `${FIXTURE_DIR}captures/${e.dir}/`;
+    const built = buildFixture(
+      e,
+      readFileSync(dir + e.capture),
+      readFileSync(dir + e.clientLog, 'utf8'),
+      readFileSync(dir + e.serverLog, 'utf8'),
+    );
+    assert.deepEqual(JSON.parse(JSON.stringify(built)), loadPppFixture(e.name), e.name);
+  }
+});
