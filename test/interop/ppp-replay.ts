@@ -40,7 +40,7 @@ export type Verdict = 'ok' | 'FAIL' | 'info';
 export interface ReplayStep {
   /** The real frame this step is about (none for our own start). */
   frame?: FixtureFrame;
-  action: 'start' | 'fed' | 'fed-adapted' | 'not-delivered' | 'replaced-side' | 'close';
+  action: 'start' | 'timer' | 'fed' | 'fed-adapted' | 'not-delivered' | 'close' | 'end';
   /** Hex actually fed when adapted. */
   fed?: string;
   /** Frames our Link emitted during this step (human summaries). */
@@ -208,7 +208,6 @@ export function replay(fx: PppFixture, role: Role, opts: ReplayOptions = {}): Re
   const ourPassword = opts.password ?? fx.credentials.password;
   const rightPassword = ourPassword === fx.credentials.password;
   const replacedDir: Direction = role === 'server' ? 's2c' : 'c2s';
-  const peerDir: Direction = role === 'server' ? 'c2s' : 's2c';
   const framesOf = (dir: Direction) => fx.frames.filter((f) => f.dir === dir);
   const delivered = deliveredToReplaced(fx, role);
   const method = authMethodOf(fx);
@@ -263,7 +262,6 @@ export function replay(fx: PppFixture, role: Role, opts: ReplayOptions = {}): Re
     verifier,
     name: fx.credentials.serverName,
     authentication: [method],
-    allow: [method],
     useEncryption: mppe ? 'required' : 'no',
     mppeBits: [128],
     localAddress: role === 'server' ? fx.negotiated.server.localIp : undefined,
@@ -314,7 +312,7 @@ export function replay(fx: PppFixture, role: Role, opts: ReplayOptions = {}): Re
     if (f.t > clock.now()) {
       clock.advance(f.t - clock.now());
       const timed = drain();
-      if (timed.length) steps.push({ action: 'start', answers: timed.map((x) => x.what), verdict: 'info', note: `our timers fired by t=${f.t}ms` });
+      if (timed.length) steps.push({ action: 'timer', answers: timed.map((x) => x.what), verdict: 'info', note: `our timers fired by t=${f.t}ms` });
     }
     const bytes = Uint8Array.from(Buffer.from(f.hex, 'hex'));
     const { proto, info } = parseFrame(bytes);
@@ -400,7 +398,7 @@ export function replay(fx: PppFixture, role: Role, opts: ReplayOptions = {}): Re
         adaptNote = `Terminate-Ack for our request id ${ours.id}`;
       }
     }
-    const before = { up: !!up, phase: link.phase, dataCount: deliveredData.length };
+    const before = { dataCount: deliveredData.length };
     if (c && proto === LCP && c.code === C.TERM_REQ) peerTerminated = true;
     link.receiveFrame(feed);
     const ans = drain();
@@ -546,7 +544,7 @@ export function replay(fx: PppFixture, role: Role, opts: ReplayOptions = {}): Re
     link.lowerDown('tunnel closed (end of capture)');
     endNote += '; the tunnel closes (lowerDown)';
   }
-  steps.push({ action: 'start', answers: tail.map((x) => x.what), verdict: 'info', note: endNote });
+  steps.push({ action: 'end', answers: tail.map((x) => x.what), verdict: 'info', note: endNote });
 
   return {
     fixture: fx.name,
