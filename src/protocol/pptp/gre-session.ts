@@ -96,6 +96,8 @@ export interface GreSessionOptions {
   /** Bounds of the adaptive ack time-out (§4.4: MinTimeOut, MaxTimeOut), default 500 / 10000 ms. */
   minAckTimeoutMs?: number;
   maxAckTimeoutMs?: number;
+  /** First sequence number we send (RFC 2637 §4.1: 0; other values are for tests of the 32-bit wrap). */
+  firstSequence?: number;
   /** A complete GRE packet to send (no IP header). Return false if it could not be sent. */
   onWrite: (buf: Uint8Array, off: number, len: number) => boolean | void;
   /** One PPP frame, in sequence order. */
@@ -135,7 +137,8 @@ export class GreSession {
   /** Highest sequence number accepted or buffered: what we acknowledge. */
   private highest = 0;
   private lastAckSent = 0;
-  private ackSentOnce = false;
+  /** Data packets taken in (accepted or buffered) since our last ack. */
+  private rxSinceAck = 0;
   private readonly ackThreshold: number;
   private readonly ackDelayMs: number;
   private ackTimer: Timer | undefined;
@@ -194,6 +197,8 @@ export class GreSession {
     this.enforceWindow = (o.enforceWindow ?? true) && this.peerWindow > 0;
     // §4.2.1: start at half the peer's window, at least one packet.
     this.txWindow = Math.max(1, Math.ceil(this.peerWindow / 2));
+    this.nextSeq = checkInt('first sequence number', o.firstSequence ?? 0, 0, 0xffffffff);
+    this.lastAckRcvd = (this.nextSeq - 1) >>> 0;
     this.minAto = checkInt('min ack timeout (ms)', o.minAckTimeoutMs ?? 500, 1, 600_000);
     this.maxAto = checkInt('max ack timeout (ms)', o.maxAckTimeoutMs ?? 10_000, this.minAto, 600_000);
     // §4.4: RTT starts at the peer's Packet Processing Delay (tenths of a second).
@@ -297,7 +302,7 @@ export class GreSession {
       buf[start + 14] = (a >>> 8) & 0xff;
       buf[start + 15] = a & 0xff;
       this.lastAckSent = a;
-      this.ackSentOnce = true;
+      this.rxSinceAck = 0;
       this.ackDeadline = 0;
     }
     const now = this.clock.now();
@@ -329,7 +334,7 @@ export class GreSession {
   }
 
   private ackPending(): boolean {
-    return this.rxStarted && (!this.ackSentOnce || this.highest !== this.lastAckSent);
+    return this.rxSinceAck > 0;
   }
 
   private sendAckOnly(): void {
@@ -348,7 +353,7 @@ export class GreSession {
     b[10] = (a >>> 8) & 0xff;
     b[11] = a & 0xff;
     this.lastAckSent = a;
-    this.ackSentOnce = true;
+    this.rxSinceAck = 0;
     this.ackDeadline = 0;
     if (this.onWrite(b, 0, 12) === false) {
       this.stats.tx.failed++;
@@ -371,8 +376,8 @@ export class GreSession {
 
   /** After taking in a data packet: ack now (half window unacked) or arm the ack timer. */
   private scheduleAck(): void {
-    const unacked = this.ackSentOnce ? (this.highest - this.lastAckSent) >>> 0 : this.ackThreshold;
-    if (unacked >= this.ackThreshold || this.ackDelayMs === 0) {
+    this.rxSinceAck++;
+    if (this.rxSinceAck >= this.ackThreshold || this.ackDelayMs === 0) {
       this.sendAckOnly();
       return;
     }

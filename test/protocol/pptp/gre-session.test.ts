@@ -1,0 +1,392 @@
+import { test, describe } from 'node:test';
+import assert from 'node:assert/strict';
+import fc from 'fast-check';
+import { FakeClock } from '../../../src/protocol/clock.js';
+import { gre } from '../../../src/codec/pptp/index.js';
+import { GreSession, GRE_HEADROOM, type GreSessionOptions } from '../../../src/protocol/pptp/gre-session.js';
+
+const LOCAL = 0x1234;
+const PEER = 0xbeef;
+
+/** A GRE data packet for our session whose payload names its sequence number. */
+function data(seq: number, ack?: number, callId = LOCAL): Uint8Array {
+  const payload = Uint8Array.of(0xff, 0x03, 0x00, 0x21, seq >>> 24, (seq >>> 16) & 255, (seq >>> 8) & 255, seq & 255);
+  return gre.encode({ callId, sequence: seq, ack }, payload);
+}
+
+function ackOnly(ack: number): Uint8Array {
+  return gre.encode({ callId: LOCAL, ack });
+}
+
+function rig(opts: Partial<GreSessionOptions> = {}) {
+  const clock = new FakeClock();
+  const delivered: number[] = [];
+  const sent: gre.GrePacket[] = [];
+  let writeOk = true;
+  const s = new GreSession({
+    clock,
+    localCallId: LOCAL,
+    peerCallId: PEER,
+    onWrite: (b, o, l) => {
+      sent.push(gre.decode(b.slice(o, o + l)));
+      return writeOk;
+    },
+    onPayload: (b, o, l) => {
+      assert.equal(l, 8);
+      delivered.push(((b[o + 4] << 24) | (b[o + 5] << 16) | (b[o + 6] << 8) | b[o + 7]) >>> 0);
+    },
+    ...opts,
+  });
+  const rx = (p: Uint8Array) => s.receive(p, 0, p.length);
+  return {
+    clock,
+    s,
+    delivered,
+    sent,
+    rx,
+    failWrites(v: boolean) {
+      writeOk = !v;
+    },
+  };
+}
+
+function sendOne(s: GreSession, n = 10): boolean {
+  return s.send(new Uint8Array(n).fill(0xaa));
+}
+
+describe('GRE session: receive path', () => {
+  test('in-order packets are passed on at once and counted as accepted', () => {
+    const r = rig();
+    for (let i = 0; i < 5; i++) r.rx(data(i));
+    assert.deepEqual(r.delivered, [0, 1, 2, 3, 4]);
+    assert.deepEqual(r.s.stats.rx, { accepted: 5, lost: 0, underWin: 0, overWin: 0, buffered: 0, errors: 0, truncated: 0, invalid: 0, acks: 0 });
+  });
+
+  test('reordered within the timeout: delivered in sequence order, nothing lost', () => {
+    const r = rig();
+    for (const q of [0, 2, 3, 1, 4]) r.rx(data(q));
+    assert.deepEqual(r.delivered, [0, 1, 2, 3, 4]);
+    assert.equal(r.s.stats.rx.buffered, 2);
+    assert.equal(r.s.stats.rx.accepted, 5);
+    assert.equal(r.s.stats.rx.lost, 0);
+    assert.equal(r.s.bufferedPackets, 0);
+  });
+
+  test('reorder timeout (default 0.3 s): the gap is declared lost, waiting packets go on; the late one is under win', () => {
+    const r = rig();
+    r.rx(data(0));
+    r.rx(data(2));
+    r.rx(data(3));
+    r.clock.advance(299);
+    assert.deepEqual(r.delivered, [0]);
+    r.clock.advance(1);
+    assert.deepEqual(r.delivered, [0, 2, 3]);
+    assert.equal(r.s.stats.rx.lost, 1);
+    assert.equal(r.s.stats.rx.buffered, 2);
+    r.rx(data(1));
+    assert.equal(r.s.stats.rx.underWin, 1);
+    assert.deepEqual(r.delivered, [0, 2, 3]);
+  });
+
+  test('custom --timeout: 50 ms', () => {
+    const r = rig({ reorderTimeoutMs: 50 });
+    r.rx(data(0));
+    r.rx(data(5));
+    r.clock.advance(49);
+    assert.deepEqual(r.delivered, [0]);
+    r.clock.advance(1);
+    assert.deepEqual(r.delivered, [0, 5]);
+    assert.equal(r.s.stats.rx.lost, 4);
+  });
+
+  test('a later packet expiring releases the earlier buffered ones first, in order', () => {
+    const r = rig();
+    r.rx(data(0));
+    r.rx(data(5)); // t=0
+    r.clock.advance(200);
+    r.rx(data(3)); // t=200
+    r.clock.advance(100); // 5 expires at 300; 3 must go out before it
+    assert.deepEqual(r.delivered, [0, 3, 5]);
+    assert.equal(r.s.stats.rx.lost, 3); // 1, 2, 4
+  });
+
+  test('duplicates and old sequence numbers are under win', () => {
+    const r = rig();
+    for (const q of [0, 1, 1, 0, 2]) r.rx(data(q));
+    r.rx(data(4));
+    r.rx(data(4)); // duplicate of a buffered packet
+    assert.deepEqual(r.delivered, [0, 1, 2]);
+    assert.equal(r.s.stats.rx.underWin, 3);
+    assert.equal(r.s.stats.rx.buffered, 1);
+  });
+
+  test('packets too far ahead (300+) are over win', () => {
+    const r = rig();
+    r.rx(data(0));
+    r.rx(data(301));
+    assert.equal(r.s.stats.rx.overWin, 1);
+    r.rx(data(300));
+    assert.equal(r.s.stats.rx.overWin, 1);
+    assert.equal(r.s.stats.rx.buffered, 1);
+  });
+
+  test('--nobuffer: ahead-of-sequence accepted at once, the gap lost, late ones under win', () => {
+    const r = rig({ nobuffer: true });
+    r.rx(data(0));
+    r.rx(data(3));
+    assert.deepEqual(r.delivered, [0, 3]);
+    assert.equal(r.s.stats.rx.lost, 2);
+    assert.equal(r.s.stats.rx.buffered, 1);
+    assert.equal(r.s.stats.rx.accepted, 2);
+    r.rx(data(1));
+    assert.equal(r.s.stats.rx.underWin, 1);
+    assert.equal(r.s.bufferedPackets, 0);
+  });
+
+  test('a full reorder pool gives up the oldest gap to make room', () => {
+    const r = rig({ bufferSlots: 2 });
+    for (const q of [0, 2, 3, 5]) r.rx(data(q));
+    // pool held 2 and 3; 5 needed a slot: 1 declared lost, 2 and 3 passed on, 5 buffered
+    assert.deepEqual(r.delivered, [0, 2, 3]);
+    assert.equal(r.s.stats.rx.lost, 1);
+    assert.equal(r.s.bufferedPackets, 1);
+    r.rx(data(4));
+    assert.deepEqual(r.delivered, [0, 2, 3, 4, 5]);
+  });
+
+  test('buffered packets are copies: the caller may reuse its buffer', () => {
+    const r = rig();
+    r.rx(data(0));
+    const p = data(2);
+    r.rx(p);
+    p.fill(0);
+    r.rx(data(1));
+    assert.deepEqual(r.delivered, [0, 1, 2]);
+  });
+
+  test('sequence numbers wrap modulo 2^32', () => {
+    const r = rig();
+    for (const q of [0xfffffffe, 0xffffffff, 0, 1]) r.rx(data(q));
+    assert.deepEqual(r.delivered, [0xfffffffe, 0xffffffff, 0, 1]);
+    const r2 = rig();
+    for (const q of [0xfffffffe, 0, 0xffffffff, 1]) r2.rx(data(q));
+    assert.deepEqual(r2.delivered, [0xfffffffe, 0xffffffff, 0, 1]);
+    assert.equal(r2.s.stats.rx.buffered, 1);
+    r2.rx(data(0xfffffff0));
+    assert.equal(r2.s.stats.rx.underWin, 1);
+  });
+
+  test('bad packets are counted, never thrown: truncated, invalid, other call, pure acks, OS errors', () => {
+    const r = rig();
+    const good = data(0);
+    r.s.receive(good, 0, 6);
+    r.s.receive(good, 0, good.length - 1); // Payload Length runs past the end
+    const badVer = good.slice();
+    badVer[1] = 0x00;
+    r.rx(badVer);
+    const badProto = good.slice();
+    badProto[3] = 0x00;
+    r.rx(badProto);
+    r.rx(data(0, undefined, LOCAL + 1));
+    r.rx(ackOnly(0));
+    r.s.noteRxError();
+    assert.deepEqual(r.s.stats.rx, { accepted: 0, lost: 0, underWin: 0, overWin: 0, buffered: 0, errors: 1, truncated: 2, invalid: 3, acks: 1 });
+    assert.deepEqual(r.delivered, []);
+  });
+});
+
+describe('GRE session: acknowledgements', () => {
+  test('ack-only packet after 100 ms when there is no data to carry the ack', () => {
+    const r = rig();
+    r.rx(data(0));
+    r.rx(data(1));
+    r.clock.advance(99);
+    assert.equal(r.sent.length, 0);
+    r.clock.advance(1);
+    assert.equal(r.sent.length, 1);
+    const a = r.sent[0];
+    assert.equal(a.hasSequence, false);
+    assert.equal(a.hasAck, true);
+    assert.equal(a.ack, 1);
+    assert.equal(a.callId, PEER);
+    assert.equal(a.payloadLength, 0);
+    assert.equal(r.s.stats.tx.acks, 1);
+    r.clock.advance(1000);
+    assert.equal(r.sent.length, 1, 'nothing new to ack: no more ack-only packets');
+  });
+
+  test('acks are piggybacked on data; then no ack-only packet is needed', () => {
+    const r = rig();
+    r.rx(data(0));
+    r.rx(data(1));
+    assert.ok(sendOne(r.s));
+    assert.equal(r.sent[0].hasSequence, true);
+    assert.equal(r.sent[0].sequence, 0);
+    assert.equal(r.sent[0].hasAck, true);
+    assert.equal(r.sent[0].ack, 1);
+    r.clock.advance(500);
+    assert.equal(r.s.stats.tx.acks, 0);
+    assert.ok(sendOne(r.s));
+    assert.equal(r.sent[1].sequence, 1);
+    assert.equal(r.sent[1].hasAck, false, 'nothing new to acknowledge');
+    assert.equal(r.s.stats.tx.sent, 2);
+  });
+
+  test('half our receive window unacknowledged: ack at once', () => {
+    const r = rig({ localWindow: 8 });
+    for (let i = 0; i < 3; i++) r.rx(data(i));
+    assert.equal(r.sent.length, 0);
+    r.rx(data(3));
+    assert.equal(r.sent.length, 1);
+    assert.equal(r.sent[0].ack, 3);
+  });
+
+  test('the ack names the highest packet received, buffered ones included (RFC 2637 §4.3)', () => {
+    const r = rig();
+    r.rx(data(0));
+    r.rx(data(2));
+    sendOne(r.s);
+    assert.equal(r.sent[0].ack, 2);
+  });
+
+  test('acks for our packets: multi-packet ack, RTT estimate (§4.4.1), old and bogus acks ignored', () => {
+    const r = rig();
+    for (let i = 0; i < 3; i++) sendOne(r.s);
+    assert.equal(r.s.outstanding, 3);
+    r.clock.advance(40);
+    r.rx(ackOnly(2));
+    assert.equal(r.s.outstanding, 0);
+    assert.equal(r.s.stats.rx.acks, 1);
+    // RTT starts at the Processing Delay (0); one 40 ms sample with alpha 1/8 gives 5 ms.
+    assert.equal(r.s.stats.rttMs, 5);
+    r.rx(ackOnly(1)); // old
+    r.rx(ackOnly(100)); // beyond what we sent
+    assert.equal(r.s.outstanding, 0);
+    assert.equal(r.s.stats.rttMs, 5);
+  });
+});
+
+describe('GRE session: transmit window', () => {
+  test('starts at half the peer window, grows by one per acknowledged window, drops when full', () => {
+    const r = rig({ peerWindow: 4 });
+    assert.equal(r.s.window, 2);
+    assert.ok(sendOne(r.s));
+    assert.ok(sendOne(r.s));
+    assert.equal(sendOne(r.s), false);
+    assert.equal(r.s.stats.tx.windowFull, 1);
+    r.rx(ackOnly(1));
+    assert.equal(r.s.window, 3);
+    for (let i = 0; i < 3; i++) assert.ok(sendOne(r.s));
+    assert.equal(sendOne(r.s), false);
+    r.rx(ackOnly(4));
+    assert.equal(r.s.window, 4);
+    r.rx(ackOnly(4));
+    assert.equal(r.s.window, 4, 'never above the peer window');
+  });
+
+  test('ack time-out: outstanding packets given up, window halved (rounded up), time-out backed off', () => {
+    const r = rig({ peerWindow: 6, minAckTimeoutMs: 500 });
+    assert.equal(r.s.window, 3);
+    for (let i = 0; i < 3; i++) sendOne(r.s);
+    assert.equal(sendOne(r.s), false);
+    r.clock.advance(499);
+    assert.equal(r.s.stats.tx.timeouts, 0);
+    r.clock.advance(1);
+    assert.equal(r.s.stats.tx.timeouts, 1);
+    assert.equal(r.s.window, 2);
+    assert.equal(r.s.outstanding, 0);
+    assert.equal(r.s.ackTimeoutMs, 1000);
+    assert.ok(sendOne(r.s));
+  });
+
+  test('peer window 0 or enforceWindow false: no limit', () => {
+    for (const o of [{ peerWindow: 0 }, { peerWindow: 2, enforceWindow: false }]) {
+      const r = rig(o);
+      for (let i = 0; i < 100; i++) assert.ok(sendOne(r.s));
+    }
+  });
+
+  test('send counters: sent, oversize, failed, short; sequence starts at 0 and wraps', () => {
+    const r = rig({ maxPayload: 100, peerWindow: 0 });
+    assert.ok(sendOne(r.s, 100));
+    assert.equal(sendOne(r.s, 101), false);
+    r.failWrites(true);
+    assert.equal(sendOne(r.s), false);
+    r.failWrites(false);
+    r.s.noteTxShort();
+    r.s.noteTxFailed();
+    assert.deepEqual(r.s.stats.tx, { sent: 1, failed: 2, short: 1, acks: 0, oversize: 1, windowFull: 0, timeouts: 0 });
+    assert.equal(r.sent[0].sequence, 0);
+    const w = rig({ firstSequence: 0xfffffffe, peerWindow: 0 });
+    for (let i = 0; i < 3; i++) sendOne(w.s);
+    assert.deepEqual(w.sent.map((p) => p.sequence), [0xfffffffe, 0xffffffff, 0]);
+    w.rx(ackOnly(0xffffffff));
+    assert.equal(w.s.outstanding, 1);
+    w.rx(ackOnly(0));
+    assert.equal(w.s.outstanding, 0);
+  });
+
+  test('sendInPlace writes the header into the headroom (no copy)', () => {
+    const r = rig();
+    const buf = new Uint8Array(GRE_HEADROOM + 4);
+    buf.set([1, 2, 3, 4], GRE_HEADROOM);
+    let seen: { b: Uint8Array; o: number; l: number } | undefined;
+    const s = new GreSession({ clock: r.clock, localCallId: 1, peerCallId: 2, onWrite: (b, o, l) => { seen = { b, o, l }; }, onPayload: () => {} });
+    assert.ok(s.sendInPlace(buf, GRE_HEADROOM, 4));
+    assert.equal(seen!.b, buf);
+    assert.equal(seen!.o, GRE_HEADROOM - 12);
+    const p = gre.decode(buf, seen!.o, seen!.l);
+    assert.deepEqual([...p.payload], [1, 2, 3, 4]);
+    assert.equal(p.callId, 2);
+  });
+
+  test('close cancels every timer', () => {
+    const r = rig();
+    r.rx(data(0));
+    r.rx(data(2));
+    sendOne(r.s);
+    r.s.close();
+    r.clock.advance(10_000);
+    assert.equal(r.clock.timerCount, 0);
+    assert.equal(sendOne(r.s), false);
+  });
+});
+
+describe('GRE session: fuzz', () => {
+  test('random bytes never throw', () => {
+    fc.assert(
+      fc.property(fc.array(fc.uint8Array({ maxLength: 40 }), { maxLength: 30 }), (pkts) => {
+        const r = rig();
+        for (const p of pkts) r.rx(p);
+        r.clock.advance(1000);
+      }),
+    );
+  });
+
+  test('random sequence numbers, acks and time steps: never throws, delivers strictly in order, counts add up', () => {
+    const step = fc.record({
+      seq: fc.oneof(fc.integer({ min: 0, max: 40 }), fc.integer({ min: 0, max: 0xffffffff })),
+      ack: fc.option(fc.integer({ min: 0, max: 0xffffffff }), { nil: undefined }),
+      wait: fc.integer({ min: 0, max: 400 }),
+      send: fc.boolean(),
+    });
+    fc.assert(
+      fc.property(fc.array(step, { maxLength: 60 }), fc.boolean(), fc.integer({ min: 1, max: 8 }), (steps, nobuffer, slots) => {
+        const r = rig({ nobuffer, bufferSlots: slots, peerWindow: 8 });
+        let received = 0;
+        for (const st of steps) {
+          r.rx(data(st.seq, st.ack));
+          received++;
+          if (st.send) sendOne(r.s);
+          r.clock.advance(st.wait);
+        }
+        r.clock.advance(1000);
+        const rx = r.s.stats.rx;
+        assert.equal(r.s.bufferedPackets, 0);
+        assert.equal(rx.accepted, r.delivered.length);
+        assert.equal(rx.accepted + rx.underWin + rx.overWin, received);
+        for (let i = 1; i < r.delivered.length; i++) assert.ok(((r.delivered[i] - r.delivered[i - 1]) | 0) > 0, 'in order');
+      }),
+    );
+  });
+});
