@@ -411,7 +411,9 @@ export class L2tpTunnel extends EventEmitter<TunnelEvents> implements SessionHos
       sequencing: this.o.sequencing,
       lengthBit: this.o.dataLengthBit,
     });
+    s.peerId = peerId;
     this.sessions.set(s.localId, s);
+    // Listeners may refuse the call by closing the session (CDN) right here.
     this.emit('session', s);
     if (s.state === 'closed') return;
     s.answer(m);
