@@ -477,7 +477,8 @@ export class Link {
         return;
       case PppProtocol.CCP:
         if (this.phase === 'network' || this.phase === 'running') {
-          if (this.ccp.fsm.state === State.Initial) this.openCcp();
+          // Passive CCP (use-encryption=no): the peer's first CCP packet opens ours (also after an LCP renegotiation).
+          if (this.ccp.fsm.state === State.Initial || this.ccp.fsm.state === State.Starting) this.openCcp();
           this.ccp.receive(buf, h.offset, h.length);
         }
         else this.ncpTooEarly();

@@ -288,18 +288,26 @@ describe('Link: framing and protocol handling', () => {
     assert.deepEqual(p.server.data[0], ip);
   });
 
-  test('peer renegotiates LCP: the link goes back to establish and comes up again', () => {
-    const p = makePair();
-    p.start();
-    assert.ok(p.runUntil(() => bothUp(p), 20_000));
-    p.client.up = undefined;
-    p.server.up = undefined;
-    // The client restarts LCP by sending a fresh Configure-Request (RFC 1661 RCR in Opened).
-    p.server.link.receiveFrame(frame.encode(PppProtocol.LCP, packet.encode({ code: 1, id: 99, data: Uint8Array.of(1, 4, 0x05, 0xb4) })));
-    assert.equal(p.server.link.phase, 'establish');
-    p.run(40_000);
-    assert.ok(bothUp(p) || (p.server.down !== undefined && p.client.down !== undefined), 'settles one way or the other');
-  });
+  for (const [cu, su] of [['no', 'no'], ['no', 'yes'], ['required', 'required']] as const) {
+    test(`peer renegotiates LCP (client ${cu}, server ${su}): back to establish, up again, data flows`, () => {
+      const p = makePair({ useEncryption: cu }, { useEncryption: su });
+      p.start();
+      assert.ok(p.runUntil(() => bothUp(p), 20_000));
+      const encoding = p.client.link.info().encoding;
+      p.client.up = undefined;
+      p.server.up = undefined;
+      // A fresh LCP Configure-Request reaches the server while Opened (RFC 1661 RCR/9: tld, scr, sca).
+      p.server.link.receiveFrame(frame.encode(PppProtocol.LCP, packet.encode({ code: 1, id: 99, data: Uint8Array.of(1, 4, 0x05, 0xb4) })));
+      assert.equal(p.server.link.phase, 'establish');
+      assert.equal(p.server.link.sendData(ipPacket(60, 1)), false, 'no data while renegotiating');
+      assert.ok(p.runUntil(() => bothUp(p), 40_000), 'both sides renegotiate LCP, authenticate again and come back up');
+      assert.equal(p.server.down, undefined);
+      assert.equal(p.client.down, undefined);
+      assert.equal(p.client.link.info().encoding, encoding);
+      assert.ok(p.server.phases.filter((x) => x === 'running').length >= 2);
+      exchange(p, 2);
+    });
+  }
 });
 
 describe('Link: MPPE stateful resynchronisation (CCP Reset-Request)', () => {
