@@ -173,6 +173,34 @@ function printable(data: Uint8Array): string | undefined {
   return new TextDecoder().decode(data);
 }
 
+function address(field: string, v: string): number {
+  try {
+    return parseIPv4(v);
+  } catch {
+    throw new ConfigError('CONFIG_ERR_INVALID_VALUE', `${field} ${JSON.stringify(v)}: expected an IPv4 address`);
+  }
+}
+
+/** Reject bad configuration up front, naming the field and what it accepts. */
+function validate(cfg: LinkConfig): void {
+  const bad = (field: string, v: unknown, accepts: string) => {
+    throw new ConfigError('CONFIG_ERR_INVALID_VALUE', `${field} ${JSON.stringify(v)}: expected ${accepts}`);
+  };
+  if (cfg.role !== 'client' && cfg.role !== 'server') bad('role', cfg.role, 'client or server');
+  for (const [field, list] of [['allow', cfg.allow], ['authentication', cfg.authentication]] as const) {
+    for (const m of list ?? []) if (!ALL_METHODS.includes(m)) bad(field, m, 'pap, chap, mschap1 or mschap2');
+  }
+  if (cfg.useEncryption !== undefined && !['no', 'yes', 'required'].includes(cfg.useEncryption)) bad('use-encryption', cfg.useEncryption, 'no, yes or required');
+  for (const b of cfg.mppeBits ?? []) if (b !== 40 && b !== 56 && b !== 128) bad('mppe bits', b, '40, 56 or 128');
+  if (cfg.mppeMode !== undefined && !['stateless', 'stateful', 'either'].includes(cfg.mppeMode)) bad('mppe mode', cfg.mppeMode, 'stateless, stateful or either');
+  const ka = cfg.keepaliveTimeout;
+  if (ka !== undefined && (!Number.isFinite(ka) || ka < 0 || ka > 4294967295)) bad('keepalive-timeout', ka, 'seconds, 0..4294967295 (0 disables)');
+  if (cfg.localAddress !== undefined) address('local-address', cfg.localAddress);
+  if (cfg.remoteAddress !== undefined) address('remote-address', cfg.remoteAddress);
+  for (const d of cfg.dns ?? []) address('dns-server', d);
+  for (const d of cfg.nbns ?? []) address('wins-server', d);
+}
+
 /** Binds an Fsm to a Negotiator and to the link's frame output, for one control protocol. */
 class ControlProtocol<C extends NegotiationContext> implements FsmHandler {
   readonly fsm: Fsm;
@@ -293,6 +321,7 @@ export class Link {
     if (cfg.mrru !== undefined && (!Number.isInteger(cfg.mrru) || cfg.mrru < 512 || cfg.mrru > 65535)) {
       throw new ConfigError('CONFIG_ERR_INVALID_VALUE', `mrru ${cfg.mrru}: expected 512..65535 or disabled`);
     }
+    validate(cfg);
     this.keepaliveMs = (cfg.keepaliveTimeout ?? (cfg.role === 'server' ? 30 : 60)) * 1000;
     const random = cfg.random ?? defaultRandom;
     const fsmOpts = { clock: cfg.clock, restartMs: cfg.restartMs, maxConfigure: cfg.maxConfigure, maxTerminate: cfg.maxTerminate, maxFailure: cfg.maxFailure };

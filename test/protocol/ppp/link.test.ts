@@ -11,6 +11,7 @@ import type { MppeBits, MppeMode } from '../../../src/protocol/ppp/options/ccp-c
 import * as frame from '../../../src/codec/ppp/frame.js';
 import * as packet from '../../../src/codec/ppp/packet.js';
 import { Code, PppProtocol } from '../../../src/codec/ppp/protocols.js';
+import { ConfigError } from '../../../src/errors.js';
 
 const METHODS: AuthMethod[] = ['pap', 'chap', 'mschap1', 'mschap2'];
 const ENCRYPTIONS: { name: string; ue: 'no' | 'yes'; bits?: MppeBits[]; mode?: MppeMode; expect: string }[] = [
@@ -426,5 +427,20 @@ describe('Link: CCP participation by use-encryption', () => {
     p.start();
     assert.ok(p.runUntil(() => !!p.client.up, 20_000));
     assert.equal(p.client.link.info().encoding, 'none');
+  });
+});
+
+describe('Link: configuration errors', () => {
+  const base = { clock: new FakeClock(), onFrame: () => {} };
+  const isConfig = (e: unknown) => e instanceof ConfigError && e.code.startsWith('CONFIG_ERR_') && /expected|needs/.test(e.message);
+  test('bad values are ConfigErrors that name the field', () => {
+    assert.throws(() => new Link({ ...base, role: 'client', user: 'u', password: 'p', allow: ['mschap3' as AuthMethod] }), isConfig);
+    assert.throws(() => new Link({ ...base, role: 'client', user: 'u', password: 'p', useEncryption: 'maybe' as 'yes' }), isConfig);
+    assert.throws(() => new Link({ ...base, role: 'client', user: 'u', password: 'p', maxMru: 64 }), isConfig);
+    assert.throws(() => new Link({ ...base, role: 'client', user: 'u', password: 'p', mrru: 100 }), isConfig);
+    assert.throws(() => new Link({ ...base, role: 'client', user: 'u', password: 'p', keepaliveTimeout: -1 }), isConfig);
+    assert.throws(() => new Link({ ...base, role: 'client' }), isConfig);
+    assert.throws(() => new Link({ ...base, role: 'server' }), isConfig);
+    assert.throws(() => new Link({ ...base, role: 'server', verifier: { verify: () => ({ ok: false, message: 'x' }) }, remoteAddress: '10.0.0.300' }), /remote-address/);
   });
 });
