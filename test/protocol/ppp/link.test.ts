@@ -180,6 +180,19 @@ describe('Link: failures a user sees', () => {
       if (seed === 1) assert.ok(dropped > 0, 'some frames were dropped');
     }
   });
+
+  test('10% frame loss: every auth method recovers (3 seeds each)', () => {
+    for (const m of METHODS) {
+      for (const seed of [11, 12, 13]) {
+        const p = makePair({ allow: [m], useEncryption: 'yes' }, { authentication: [m], useEncryption: 'yes' }, seed);
+        const loss = prng(seed * 104729);
+        p.drop = () => !bothUp(p) && loss() / 2 ** 32 < 0.1;
+        p.start();
+        assert.ok(p.runUntil(() => bothUp(p), 120_000), `${m} seed ${seed}: up despite loss (server: ${p.server.down ?? p.server.link.phase}, client: ${p.client.down ?? p.client.link.phase})`);
+        exchange(p, 2);
+      }
+    }
+  });
 });
 
 describe('Link: keepalive (seeds: keepalive-timeout, five echoes one second apart)', () => {
