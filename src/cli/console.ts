@@ -92,6 +92,15 @@ export async function interactive(client: ControlClient): Promise<number> {
     const line = (pending + input).trim();
     pending = '';
     if (line === 'quit' || line === '/quit' || line === 'exit') break;
+    if (/(^|\s|\/)reset-configuration(\s|$)/.test(line)) {
+      const answer = await new Promise<string>((res) => rl.question('Dangerous! Reset anyway? [y/N]: ', res));
+      if (!/^y(es)?$/i.test(answer.trim())) {
+        process.stdout.write('action cancelled\n');
+        rl.setPrompt(promptFor(cwd));
+        rl.prompt();
+        continue;
+      }
+    }
     if (line !== '') {
       try {
         if (/(^|\s)monitor(\s|$)/.test(line) && !/(^|\s)once(\s|$)/.test(line) && process.stdout.isTTY) {

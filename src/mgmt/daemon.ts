@@ -22,6 +22,7 @@ import { SessionResolver } from './session.js';
 import { ConfigStore } from './store.js';
 import { MENUS } from './schema.js';
 import type { Logger } from './log.js';
+import { RUNTIME_FACTORIES, type RuntimeFactory } from './runtimes.js';
 
 export const DEFAULT_DATA_DIR = '/var/lib/culvert';
 export const DEFAULT_SOCKET = '/run/culvert/culvert.sock';
@@ -37,6 +38,8 @@ export interface DaemonOptions {
   restAddress?: string;
   host: Host;
   log: Logger;
+  /** Runtimes to register before start (default: RUNTIME_FACTORIES from runtimes.ts). */
+  runtimes?: readonly RuntimeFactory[];
 }
 
 export class Daemon {
@@ -74,6 +77,10 @@ export class Daemon {
     this.metrics.addCollector((sink) => {
       sink.add('culvert_up', {}, 1);
       sink.add('culvert_config_changes_total', {}, this.changes);
+      // Sessions up per service, from the /ppp active rows the runtimes report.
+      const perService = new Map<string, number>();
+      for (const a of this.runtimes.dynamicItems('/ppp active')) perService.set(a.values.service ?? '', (perService.get(a.values.service ?? '') ?? 0) + 1);
+      for (const [service, n] of perService) sink.add('culvert_server_sessions', { service }, n);
       for (const rt of this.runtimes.all) rt.collectMetrics?.(sink);
     });
   }
@@ -93,6 +100,11 @@ export class Daemon {
   async start(): Promise<void> {
     const log = this.opts.log;
     const token = this.token();
+    for (const f of this.opts.runtimes ?? RUNTIME_FACTORIES) {
+      const rt = await f(this);
+      this.runtimes.register(rt);
+      log('info', `runtime ${rt.name} registered`);
+    }
     // Tell runtimes and the host about the loaded configuration.
     const view = makeView(this.engine.data);
     this.runtimes.notify(view, new Set(MENUS.map((m) => m.path)), (rt, e) => log('error', `runtime ${rt.name}: ${(e as Error).message}`));
@@ -118,6 +130,18 @@ export class Daemon {
     }, 3000);
     this.reapply.unref();
     log('info', `started: data in ${this.opts.dataDir}, console socket ${this.opts.socketPath}`);
+  }
+
+  /**
+   * Re-apply /ip address and /ip route now: runtimes call this when a tunnel interface
+   * appears or goes away (a route with gateway=pptp-out1 becomes installable).
+   */
+  reapplyHost(): Promise<void> {
+    return this.opts.host.apply(makeView(this.engine.data)).catch((e) => this.opts.log('warn', (e as Error).message));
+  }
+
+  get log(): Logger {
+    return this.opts.log;
   }
 
   get restPort(): number | undefined {

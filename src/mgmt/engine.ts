@@ -759,6 +759,13 @@ export class Engine {
       throw err('CONSOLE_ERR_BAD_ARGUMENT', `bad argument ${a.key ?? a.value} for reset-configuration`);
     }
     const fresh = emptyConfig();
+    // Linux interfaces whose ARP mode culvert changed go back to plain ARP.
+    for (const it of ctx.work.lists['/interface ethernet']?.items ?? []) {
+      if (it.values.arp && it.values.arp !== 'enabled') {
+        const name = it.values.name;
+        ctx.effects.push(() => this.opts.host.setArp(name, 'enabled'));
+      }
+    }
     ctx.work.lists = fresh.lists;
     ctx.work.singles = fresh.singles;
     for (const m of MENUS) ctx.changed.add(m.path);

@@ -91,6 +91,8 @@ describe('culvert command line', () => {
       'print\r',
       '..\r',
       'bogus\r',
+      '/system reset-configuration\r', 'n\r',
+      '/interface pptp-client print count-only\r',
       '/quit\r',
     ], home);
     const plain = screen.replace(/\x1b\[[0-9;]*[A-Za-z]/g, '').replace(/\r/g, '');
@@ -98,6 +100,8 @@ describe('culvert command line', () => {
     assert.match(plain, /\[admin@culvert\] \/interface pptp-client> add user=a connect-to=198\.18\.1\.1 \\\n\\\.\.\. name=live1/);
     assert.match(plain, /name="live1"/);
     assert.match(plain, /\[admin@culvert\] \/interface> bogus\nfailure: bad command name bogus/);
+    assert.match(plain, /Dangerous! Reset anyway\? \[y\/N\]: n\naction cancelled\n/);
+    assert.match(plain, /print count-only\n[1-9]\d*\n/);
     const hist = fs.readFileSync(path.join(home, '.culvert_history'), 'utf8');
     assert.match(hist, /^\/interface pptp-client\n/);
     assert.equal(fs.statSync(path.join(home, '.culvert_history')).mode & 0o777, 0o600);

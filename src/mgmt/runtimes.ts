@@ -1,0 +1,12 @@
+/**
+ * The tunnel runtimes the daemon starts. This is the one place where the PPTP/L2TP
+ * client and server runtimes plug in: append a factory; the daemon calls it with itself
+ * (for `resolver`, `metrics`, `log`, `reapplyHost`) and registers what it returns before it
+ * loads the configuration into them. See src/mgmt/README.md.
+ */
+import type { Runtime } from './runtime.js';
+import type { Daemon } from './daemon.js';
+
+export type RuntimeFactory = (daemon: Daemon) => Runtime | Promise<Runtime>;
+
+export const RUNTIME_FACTORIES: RuntimeFactory[] = [];
