@@ -18,7 +18,7 @@
  * interleaved repeats; the machine is shared and noisy, trust ratios over absolutes.
  */
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -29,7 +29,21 @@ const INNER_A = '198.19.0.1';
 const INNER_B = '198.19.0.2';
 let port = 5201 + (process.pid % 1000) * 10;
 
-interface Result { name: string; tcpMbps: number; pps64: number }
+interface Result { name: string; tcpMbps: number; pps64: number; cpuUsPerPkt: number }
+
+const CLK_TCK = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim()) || 100;
+
+/** utime + stime of `pids`, in microseconds (/proc/PID/stat fields 14 and 15). */
+function cpuUs(pids: number[]): number {
+  let t = 0;
+  for (const pid of pids) {
+    try {
+      const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+      t += ((Number(f[11]) + Number(f[12])) * 1e6) / CLK_TCK;
+    } catch { /* gone */ }
+  }
+  return t;
+}
 
 function have(cmd: string): boolean {
   return spawnSync('sh', ['-c', 'command -v "$1"', 'sh', cmd], { stdio: 'ignore' }).status === 0;
@@ -79,15 +93,24 @@ function iperf(net: NetnsPair, dst: string, secs: number, extra: string[], nice 
 let udpRate = '30M';
 let udpNice = false;
 
-function measure(net: NetnsPair, dst: string, secs: number): { tcpMbps: number; pps64: number } {
+/**
+ * `pids`: the tunnel's own processes at both ends; their CPU time during the 64-byte
+ * test divided by the packets that arrived is the CPU cost per forwarded packet, a
+ * figure the scheduler noise of a 2-core machine hardly moves (kernel work done in
+ * softirq context on their behalf is not in it, for any of the paths).
+ */
+function measure(net: NetnsPair, dst: string, secs: number, pids: number[] = []): { tcpMbps: number; pps64: number; cpuUsPerPkt: number } {
   const tcp = iperf(net, dst, secs, []);
   const tcpMbps = tcp.end.sum_received.bits_per_second / 1e6;
+  const c0 = cpuUs(pids);
   const udp = iperf(net, dst, secs, ['-u', '-b', udpRate, '-l', '64'], udpNice);
+  const cpu = cpuUs(pids) - c0;
   // Receiver's view: what came out of the tunnel, not what the client pushed into it.
   const s = udp.end.sum_received ?? udp.end.sum;
   if (!s) throw new Error(`iperf3 UDP gave no summary: ${JSON.stringify(udp).slice(0, 600)}`);
-  const pps64 = (s.packets - (s.lost_packets ?? 0)) / s.seconds;
-  return { tcpMbps, pps64 };
+  const received = s.packets - (s.lost_packets ?? 0);
+  const pps64 = received / s.seconds;
+  return { tcpMbps, pps64, cpuUsPerPkt: pids.length && received > 0 ? cpu / received : NaN };
 }
 
 function kill(p: ChildProcess | undefined): void {
@@ -118,7 +141,7 @@ async function culvert(transport: 'udp' | 'gre', secs: number): Promise<Result> 
     const common = { transport, batch: 64, mtu: 1400, tunName: 'cvt%d' };
     await a.call({ cmd: 'setup', ...common, local: '198.18.0.1', peer: '198.18.0.2', inner: INNER_A, innerPeer: INNER_B, id: 100, peerId: 200 });
     await b.call({ cmd: 'setup', ...common, local: '198.18.0.2', peer: '198.18.0.1', inner: INNER_B, innerPeer: INNER_A, id: 200, peerId: 100 });
-    const m = measure(net, INNER_B, secs);
+    const m = measure(net, INNER_B, secs, [a.proc.pid!, b.proc.pid!]);
     return { name: `culvert ${transport.toUpperCase()} (batch 64)`, ...m };
   } finally {
     net.destroy();
@@ -141,7 +164,7 @@ async function openvpn(secs: number, dir: string): Promise<Result> {
     await waitFor(() => linkExists(net.a, 'ovpn0') && linkExists(net.b, 'ovpn0'), 10000, 'openvpn tun devices');
     await waitFor(() => spawnSync('ip', ['netns', 'exec', net.a, 'ping', '-c1', '-W1', INNER_B], { stdio: 'ignore' }).status === 0,
       15000, 'openvpn tunnel to pass ping');
-    return { name: 'OpenVPN (cipher none)', ...measure(net, INNER_B, secs) };
+    return { name: 'OpenVPN (cipher none)', ...measure(net, INNER_B, secs, procs.map((p) => p.pid!)) };
   } finally {
     for (const p of procs) kill(p);
     net.destroy();
@@ -175,7 +198,7 @@ async function wireguard(secs: number, dir: string): Promise<Result> {
     await up(net.b, ifB, keys[1].f, keys[0].pub, '198.18.0.1:51820', INNER_B, INNER_A);
     await waitFor(() => spawnSync('ip', ['netns', 'exec', net.a, 'ping', '-c1', '-W1', INNER_B], { stdio: 'ignore' }).status === 0,
       15000, 'wireguard tunnel to pass ping');
-    return { name: 'wireguard-go', ...measure(net, INNER_B, secs) };
+    return { name: 'wireguard-go', ...measure(net, INNER_B, secs, procs.map((p) => p.pid!)) };
   } finally {
     for (const p of procs) kill(p);
     net.destroy();
@@ -235,18 +258,22 @@ export async function run(args: string[]): Promise<void> {
   }
   const res: Record<string, Result> = {};
   for (const [k, rs] of Object.entries(runs)) {
-    res[k] = { name: rs[0].name, tcpMbps: median(rs.map((x) => x.tcpMbps)), pps64: median(rs.map((x) => x.pps64)) };
+    res[k] = { name: rs[0].name, tcpMbps: median(rs.map((x) => x.tcpMbps)), pps64: median(rs.map((x) => x.pps64)),
+      cpuUsPerPkt: median(rs.map((x) => x.cpuUsPerPkt)) };
   }
   const base = res.openvpn;
   const pad = (s: string, n: number): string => s.padEnd(n);
   const lines = [
     `data plane: iperf3 -t ${secs}, one TCP stream; 64-byte UDP (-u -b ${udpRate} -l 64${udpNice ? ', sender at nice 19' : ''}), pkt/s received; inner MTU 1400, two netns over a veth, median of ${repeat}`,
-    `${pad('path', 34)}${pad('TCP Mbit/s', 12)}${pad('x OpenVPN', 11)}${pad('64B pkt/s', 12)}x OpenVPN`,
+    `${pad('path', 34)}${pad('TCP Mbit/s', 12)}${pad('x OpenVPN', 11)}${pad('64B pkt/s', 12)}${pad('x OpenVPN', 11)}` +
+      `${pad('CPU us/64B pkt', 16)}OpenVPN/this`,
   ];
   for (const [, r] of Object.entries(res)) {
     const rt = base ? (r.tcpMbps / base.tcpMbps).toFixed(2) : '-';
     const rp = base ? (r.pps64 / base.pps64).toFixed(2) : '-';
-    lines.push(`${pad(r.name, 34)}${pad(r.tcpMbps.toFixed(0), 12)}${pad(rt, 11)}${pad(r.pps64.toFixed(0), 12)}${rp}`);
+    const cpu = Number.isNaN(r.cpuUsPerPkt) ? '-' : r.cpuUsPerPkt.toFixed(2);
+    const rc = base && !Number.isNaN(r.cpuUsPerPkt) ? (base.cpuUsPerPkt / r.cpuUsPerPkt).toFixed(2) : '-';
+    lines.push(`${pad(r.name, 34)}${pad(r.tcpMbps.toFixed(0), 12)}${pad(rt, 11)}${pad(r.pps64.toFixed(0), 12)}${pad(rp, 11)}${pad(cpu, 16)}${rc}`);
   }
   process.stdout.write(lines.join('\n') + '\n');
 }

@@ -33,6 +33,17 @@ export async function setMtu(name: string, mtu: number, o: LinkOptions = {}): Pr
   await ip(['link', 'set', 'dev', name, 'mtu', String(mtu)], o.netns);
 }
 
+/**
+ * Packets the kernel may queue for the device before dropping (default 500 for TUN).
+ * A userspace forwarder is not always scheduled the moment a burst arrives; a longer
+ * queue absorbs the burst (OpenVPN uses 1000 for its TUN).
+ */
+export async function setTxQueueLen(name: string, qlen: number, o: LinkOptions = {}): Promise<void> {
+  checkName(name);
+  if (!Number.isInteger(qlen) || qlen < 0 || qlen > 1_000_000) throw new ConfigError('CONFIG_ERR_INVALID_VALUE', `txqueuelen ${qlen} must be 0..1000000`);
+  await ip(['link', 'set', 'dev', name, 'txqueuelen', String(qlen)], o.netns);
+}
+
 export async function setUp(name: string, up: boolean, o: LinkOptions = {}): Promise<void> {
   checkName(name);
   await ip(['link', 'set', 'dev', name, up ? 'up' : 'down'], o.netns);
