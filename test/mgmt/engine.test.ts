@@ -10,6 +10,9 @@ import { NullHost } from '../../src/mgmt/host.js';
 import { emptyConfig, type ConfigData } from '../../src/mgmt/model.js';
 import { RuntimeRegistry, type ConfigView, type DynamicItem, type Runtime } from '../../src/mgmt/runtime.js';
 import { MetricsRegistry } from '../../src/mgmt/metrics.js';
+import { MENUS } from '../../src/mgmt/schema.js';
+import { CulvertError } from '../../src/errors.js';
+import fc from 'fast-check';
 
 class FakeTunnels implements Runtime {
   readonly name = 'fake';
@@ -200,5 +203,35 @@ describe('console engine', () => {
     assert.match(t, /^culvert_tunnel_rx_bytes_total\{interface="pptp-out1",role="client",service="pptp"\} 1234$/m);
     assert.match(t, /^culvert_drops_total\{interface="pptp-out1",reason="bad \\"seq\\"\\n"\} 2$/m);
     assert.doesNotMatch(t, /not_declared/);
+  });
+
+  it('fuzz: any sequence of console words either works or fails with a CulvertError, and export stays importable', async () => {
+    const words = [
+      ...new Set([
+        ...MENUS.flatMap((m) => [m.path, ...m.path.slice(1).split(' ')]),
+        ...MENUS.flatMap((m) => m.commands),
+        'print', 'detail', '..', '/', '0', '1', '*1', '[ find ]', '[ find name=x ]', 'once', 'where', '/export', '/system reset-configuration',
+        ...MENUS.flatMap((m) => m.props.map((p) => `${p.name}=`)),
+      ]),
+    ];
+    const values = ['', 'yes', 'no', '1460', '10', 'disabled', '198.18.0.1', '198.18.0.0/24', 'x', '"a b"', 'default', 'vpn', '1h', 'mschap2', '198.18.1.1-198.18.1.9'];
+    const line = fc.array(fc.tuple(fc.constantFrom(...words), fc.constantFrom(...values)).map(([w, v]) => (w.endsWith('=') ? w + v : w)), { minLength: 1, maxLength: 7 }).map((a) => a.join(' '));
+    await fc.assert(
+      fc.asyncProperty(fc.array(line, { minLength: 1, maxLength: 6 }), async (lines) => {
+        for (const l of lines) {
+          try {
+            await engine.run(l, s);
+          } catch (e) {
+            if (!(e instanceof CulvertError)) throw e;
+          }
+        }
+        // Whatever was accepted exports to text that imports on an empty configuration.
+        const text = engine.exportText(engine.data);
+        const fresh = new Engine(emptyConfig(), { ...engine.opts, readFile: () => text, persist: () => undefined });
+        await fresh.run('/import file=x', newSession());
+        assert.equal(fresh.exportText(fresh.data), text);
+      }),
+      { numRuns: 300 },
+    );
   });
 });
