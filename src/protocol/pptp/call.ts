@@ -161,7 +161,8 @@ export class PptpCallSession {
     if (this.status === 'terminated') return;
     this.lingerTimer?.cancel();
     this.lingerTimer = undefined;
-    this.reason ??= reason;
+    // The peer's Terminate-Request text (e.g. "admin disconnect") beats the CDN's generic result.
+    this.reason ??= this.link.reason ?? reason;
     this.link.lowerDown(reason);
     this.gre.close();
     this.setStatus({ status: 'terminated', reason: this.reason });
