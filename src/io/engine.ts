@@ -200,6 +200,7 @@ export class Session implements DataHandler {
     if (!this.tun) return;
     this.tun.onBatch = () => {};
     this.tun.onDown = () => {};
+    this.engine.releaseTx(this.tun);
     this.tun = undefined;
     this.tunTx = undefined;
   }
@@ -423,6 +424,12 @@ export class Engine {
     let t = this.tunTx.get(tun);
     if (!t) { t = new TxBatch(tun); this.tunTx.set(tun, t); }
     return t;
+  }
+
+  /** @internal */
+  releaseTx(tun: TunDevice): void {
+    const t = this.tunTx.get(tun);
+    if (t) { t.flush(); this.tunTx.delete(tun); }
   }
 
   /** @internal */
