@@ -9,6 +9,7 @@ import { L2tpLns } from '../../../src/protocol/l2tp/lns.js';
 import { L2TP_IP_HEADROOM, type CallStatus, type L2tpCall } from '../../../src/protocol/l2tp/call.js';
 import { LocalVerifier } from '../../../src/protocol/ppp/auth/index.js';
 import type { UseEncryption } from '../../../src/protocol/ppp/options/ccp-context.js';
+import { decodeControlMessage, type L2tpControl } from '../../../src/codec/l2tp/message.js';
 import { kind, Net, seededBytes } from './net.js';
 import { prng } from '../ppp/link-harness.js';
 
@@ -130,6 +131,13 @@ describe('L2TP LAC <-> LNS with PPP', () => {
       assert.equal(info.link?.remoteAddress, '198.18.9.2');
       exchange(e, call);
       assert.ok(!e.logs.some((l) => l.includes(PASSWORD) || l.includes(SECRET)), 'no secret in the logs');
+      if (secret) {
+        // Session messages travel with hidden AVPs after a Random Vector (RFC 2661 §4.3).
+        const icrq = decodeControlMessage(e.net.sent.find((d) => kind(d) === 'ICRQ')!.data, { secret }) as L2tpControl;
+        assert.ok(icrq.rawAvps.some((a) => a.hidden && a.attributeType === 14), 'Assigned Session ID hidden');
+        assert.equal(icrq.avps.randomVector?.length, 16);
+        assert.equal(icrq.avps.assignedSessionId, call.session.peerId);
+      }
     });
   }
 
@@ -205,6 +213,20 @@ describe('L2TP LAC <-> LNS with PPP', () => {
     assert.match(lacDown, /StopCCN result 6/);
     assert.equal(e.lac.call?.link?.phase, 'dead');
     e.net.run(40_000, 100);
+    assert.equal(e.net.clock.timerCount, 0);
+  });
+
+  test('LNS shutdown: StopCCN result 6 to every tunnel; the LAC reports it', () => {
+    const e = setup();
+    connect(e);
+    let down = '';
+    e.lac.on('down', (r) => (down = r));
+    e.lns.close();
+    e.net.run(1000);
+    assert.equal(e.lac.status, 'terminated');
+    assert.match(down, /StopCCN result 6/);
+    e.net.run(40_000, 100);
+    assert.equal(e.lac.endpoint.tunnels.size + e.lns.endpoint.tunnels.size, 0);
     assert.equal(e.net.clock.timerCount, 0);
   });
 
