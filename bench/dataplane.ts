@@ -82,7 +82,8 @@ function iperf(net: NetnsPair, dst: string, secs: number, extra: string[], nice 
     }
     throw new Error(`iperf3 failed: ${out.slice(0, 400)}`);
   } finally {
-    if (server.exitCode === null && server.pid) { try { process.kill(server.pid, 'SIGKILL'); } catch { /* gone */ } }
+    // SIGTERM, not SIGKILL: `timeout` passes it on to iperf3; a killed `timeout` would orphan it.
+    if (server.exitCode === null && server.pid) { try { process.kill(server.pid, 'SIGTERM'); } catch { /* gone */ } }
   }
 }
 
