@@ -51,6 +51,15 @@ export interface EndpointCounters {
   internalErrors: number;
 }
 
+/** Every drop reason, endpoint and tunnels together, closed tunnels included (for metrics). */
+export interface L2tpDropStats {
+  /** Flat "reason -> count", e.g. { 'header.L2TP_ERR_VERSION_L2F': 1, unknownTunnel: 3, nsOutOfWindow: 2 }. */
+  drops: Record<string, number>;
+  retransmissions: number;
+  tunnelsOpened: number;
+  tunnelsClosed: number;
+}
+
 function tieCompare(a: Uint8Array, b: Uint8Array): number {
   for (let i = 0; i < 8; i++) if (a[i] !== b[i]) return a[i] - b[i];
   return 0;
@@ -65,6 +74,8 @@ export class L2tpEndpoint extends EventEmitter<EndpointEvents> {
   private readonly hdr = createL2tpHeader();
   /** Responder tunnels by "address|port|peer tunnel ID", to recognise retransmitted SCCRQs. */
   private readonly byPeerKey = new Map<string, L2tpTunnel>();
+  /** Counters of tunnels already gone. */
+  private readonly retired: L2tpDropStats = { drops: {}, retransmissions: 0, tunnelsOpened: 0, tunnelsClosed: 0 };
 
   constructor(o: EndpointOptions) {
     super();
@@ -87,6 +98,46 @@ export class L2tpEndpoint extends EventEmitter<EndpointEvents> {
       this.counters.internalErrors++;
       this.log(`internal error on receive: ${(e as Error)?.message}`);
     }
+  }
+
+  /** Drop counters per reason across the endpoint and all its tunnels, past and present. */
+  stats(): L2tpDropStats {
+    const r: L2tpDropStats = { drops: { ...this.retired.drops }, retransmissions: this.retired.retransmissions, tunnelsOpened: this.retired.tunnelsOpened, tunnelsClosed: this.retired.tunnelsClosed };
+    const add = (k: string, n: number) => {
+      if (n) r.drops[k] = (r.drops[k] ?? 0) + n;
+    };
+    const c = this.counters;
+    for (const [k, n] of Object.entries(c.header)) add(`header.${k}`, n);
+    for (const [k, n] of Object.entries(c.badSccrq)) add(`badSccrq.${k}`, n);
+    add('unknownTunnel', c.unknownTunnel);
+    add('tieBreakerDropped', c.tieBreakerDropped);
+    add('internalErrors', c.internalErrors);
+    for (const t of this.tunnels.values()) L2tpEndpoint.addTunnel(r, t);
+    return r;
+  }
+
+  private static addTunnel(r: L2tpDropStats, t: L2tpTunnel): void {
+    const add = (k: string, n: number) => {
+      if (n) r.drops[k] = (r.drops[k] ?? 0) + n;
+    };
+    const c = t.counters;
+    add('duplicates', c.duplicates);
+    add('nsOutOfWindow', c.nsOutOfWindow);
+    add('badNr', c.badNr);
+    add('unknownSession', c.unknownSession);
+    add('fsmErrors', c.fsmErrors);
+    add('unknownAvpsIgnored', c.unknownAvpsIgnored);
+    for (const [k, n] of Object.entries(c.decodeErrors)) add(`decode.${k}`, n);
+    const d = c.closedSessionDataDrops;
+    add('data.sequence', d.sequence);
+    add('data.notReady', d.notReady);
+    add('data.headroom', d.headroom);
+    for (const s of t.sessions.values()) {
+      add('data.sequence', s.stats.drops.sequence);
+      add('data.notReady', s.stats.drops.notReady);
+      add('data.headroom', s.stats.drops.headroom);
+    }
+    r.retransmissions += t.transport.retransmissions;
   }
 
   /** Discard every tunnel (daemon shutdown without goodbye); prefer closing them first. */
@@ -216,8 +267,11 @@ export class L2tpEndpoint extends EventEmitter<EndpointEvents> {
       log: this.o.log,
     });
     this.tunnels.set(t.localTunnelId, t);
+    this.retired.tunnelsOpened++;
     t.once('closed', () => {
       if (this.tunnels.get(t.localTunnelId) === t) this.tunnels.delete(t.localTunnelId);
+      L2tpEndpoint.addTunnel(this.retired, t);
+      this.retired.tunnelsClosed++;
     });
     return t;
   }

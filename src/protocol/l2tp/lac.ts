@@ -10,7 +10,7 @@ import type { Secret } from '../../codec/l2tp/hidden.js';
 import { L2tpStopCcnResult } from '../../codec/l2tp/result-codes.js';
 import type { LinkInfo } from '../ppp/link.js';
 import { L2tpCall, type CallInfo, type CallLinkConfig, type CallStatus } from './call.js';
-import { L2tpEndpoint } from './endpoint.js';
+import { L2tpEndpoint, type L2tpDropStats } from './endpoint.js';
 import type { L2tpTunnel, PeerAddress, SendFn, TunnelOptions } from './tunnel.js';
 
 export interface L2tpLacConfig {
@@ -87,6 +87,11 @@ export class L2tpLac extends EventEmitter<LacEvents> {
       if (call.status !== 'terminated') session.tunnelDown(reason);
     });
     this.setStatus('dialing', undefined);
+  }
+
+  /** Drop counters per reason (endpoint + tunnels, closed ones included). */
+  stats(): L2tpDropStats {
+    return this.endpoint.stats();
   }
 
   /** One UDP datagram from the server. Never throws. */

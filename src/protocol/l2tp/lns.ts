@@ -9,7 +9,7 @@ import type { Clock } from '../clock.js';
 import type { Secret } from '../../codec/l2tp/hidden.js';
 import { L2tpCdnResult, L2tpStopCcnResult } from '../../codec/l2tp/result-codes.js';
 import { L2tpCall, type CallLinkConfig } from './call.js';
-import { L2tpEndpoint, type EndpointCounters } from './endpoint.js';
+import { L2tpEndpoint, type EndpointCounters, type L2tpDropStats } from './endpoint.js';
 import type { L2tpSession } from './session.js';
 import type { L2tpTunnel, PeerAddress, SendFn, TunnelOptions } from './tunnel.js';
 
@@ -59,6 +59,11 @@ export class L2tpLns extends EventEmitter<LnsEvents> {
 
   get counters(): EndpointCounters {
     return this.endpoint.counters;
+  }
+
+  /** Drop counters per reason (endpoint + tunnels, closed ones included). */
+  stats(): L2tpDropStats {
+    return this.endpoint.stats();
   }
 
   /** One UDP datagram. Never throws. */

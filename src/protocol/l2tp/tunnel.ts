@@ -88,6 +88,8 @@ export interface TunnelCounters {
   ignoredMessages: number;
   unknownAvpsIgnored: number;
   fsmErrors: number;
+  /** Data drops of this tunnel's sessions that have closed (live ones keep their own). */
+  closedSessionDataDrops: { sequence: number; notReady: number; headroom: number };
 }
 
 const PROTOCOL_VERSION = { version: 1, revision: 0 } as const;
@@ -111,7 +113,7 @@ export class L2tpTunnel extends EventEmitter<TunnelEvents> implements SessionHos
   peerHostName: string | undefined;
   reason: string | undefined;
   readonly tieBreaker: Uint8Array | undefined;
-  readonly counters: TunnelCounters = { duplicates: 0, nsOutOfWindow: 0, badNr: 0, unknownSession: 0, decodeErrors: {}, ignoredMessages: 0, unknownAvpsIgnored: 0, fsmErrors: 0 };
+  readonly counters: TunnelCounters = { duplicates: 0, nsOutOfWindow: 0, badNr: 0, unknownSession: 0, decodeErrors: {}, ignoredMessages: 0, unknownAvpsIgnored: 0, fsmErrors: 0, closedSessionDataDrops: { sequence: 0, notReady: 0, headroom: 0 } };
   readonly sessions = new Map<number, L2tpSession>();
 
   private readonly o: TunnelOptions;
@@ -271,7 +273,13 @@ export class L2tpTunnel extends EventEmitter<TunnelEvents> implements SessionHos
   }
 
   sessionClosed(s: L2tpSession): void {
-    if (this.sessions.get(s.localId) === s) this.sessions.delete(s.localId);
+    if (this.sessions.get(s.localId) === s) {
+      this.sessions.delete(s.localId);
+      const d = this.counters.closedSessionDataDrops;
+      d.sequence += s.stats.drops.sequence;
+      d.notReady += s.stats.drops.notReady;
+      d.headroom += s.stats.drops.headroom;
+    }
     const i = this.pendingCalls.indexOf(s);
     if (i >= 0) this.pendingCalls.splice(i, 1);
   }

@@ -257,6 +257,21 @@ describe('L2TP bad input at the LNS', () => {
     assert.deepEqual(stop.avps.resultCode, { resultCode: 5, errorCode: 0x0100, errorMessage: 'protocol version 2.0' });
   });
 
+  test('stats(): every drop reason in one flat map, kept after the tunnel is gone', () => {
+    const w = world();
+    inject(w, Uint8Array.of(0x00, 0x01, 0, 0, 0, 0));
+    const m = encodeControlMessage({ tunnelId: w.lnsBadT.localTunnelId, sessionId: 0, ns: 3000, nr: 1, messageType: MT.HELLO, avps: {} });
+    inject(w, m);
+    w.badT.close();
+    w.p.net.run(40_000, 100);
+    assert.equal(w.lnsBadT.state, 'closed');
+    const st = w.p.lns.stats();
+    assert.equal(st.drops['header.L2TP_ERR_VERSION_L2F'], 1);
+    assert.equal(st.drops.nsOutOfWindow, 1);
+    assert.equal(st.tunnelsOpened, 2);
+    assert.equal(st.tunnelsClosed, 1);
+  });
+
   test('fuzz: random datagrams and mutated messages never throw and never break the good session', () => {
     const w = world();
     const tid = w.lnsBadT.localTunnelId;
