@@ -78,8 +78,12 @@ test('a TUN deleted mid-stream (ip link del) leaves the engine running', async (
   const { net, a, b } = await tunnel('del', 'udp', 64);
   try {
     assert.equal((await burst(a, 20)).echoed, 20);
+    // Delete b's TUN while a floods packets at it, so writes into the TUN are in flight.
+    const flood = a.call({ cmd: 'flood', ms: 1000, size: 500, src: '198.19.0.1', dst: '198.19.0.2', port: 7000 }, 20000);
+    await new Promise((r) => setTimeout(r, 300));
     const del = await b.call({ cmd: 'delTun' });
     assert.equal(del.down, true, 'the session is told its TUN went down');
+    assert.ok(((await flood).sent as number) > 0);
     // Traffic towards the dead TUN is dropped, nothing crashes.
     assert.equal((await a.call({ cmd: 'burst', n: 5, src: '198.19.0.1', dst: '198.19.0.2', port: 7000, timeoutMs: 500 })).echoed, 0);
     const st = await b.call({ cmd: 'stats' });
