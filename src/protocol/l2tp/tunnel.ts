@@ -229,6 +229,7 @@ export class L2tpTunnel extends EventEmitter<TunnelEvents> implements SessionHos
   receiveControl(buf: Uint8Array, h: L2tpHeader, from: PeerAddress): void {
     if (this.state === 'closed') return;
     this.rxFrom = from;
+    const before = this.channel.outstanding;
     const r = this.channel.receive(buf, h);
     switch (r) {
       case 'duplicate':
@@ -241,6 +242,11 @@ export class L2tpTunnel extends EventEmitter<TunnelEvents> implements SessionHos
         this.counters.badNr++;
         break;
       case 'zlb':
+        // Follow a moved peer only on a ZLB that acknowledged something new: a stale
+        // (possibly forged) ZLB proves nothing.
+        if (this.channel.outstanding < before) this.notePeer(from);
+        this.touch();
+        break;
       case 'queued':
         this.notePeer(from);
         this.touch();

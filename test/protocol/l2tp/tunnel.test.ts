@@ -2,7 +2,7 @@ import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { L2tpMessageType as MT } from '../../../src/codec/l2tp/message-types.js';
 import { L2tpStopCcnResult } from '../../../src/codec/l2tp/result-codes.js';
-import { decodeControlMessage } from '../../../src/codec/l2tp/message.js';
+import { decodeControlMessage, encodeControlMessage, encodeZlb } from '../../../src/codec/l2tp/message.js';
 import { header, kind, seededBytes } from './net.js';
 import { controls, establish, from, LAC_ADDR, LNS_ADDR, makePair } from './helpers.js';
 
@@ -272,6 +272,20 @@ describe('L2TP peer address', () => {
     const last = p.net.sent.filter((d) => d.from.address === LNS_ADDR).at(-1)!;
     assert.equal(last.to.port, 40001);
     assert.equal(last.from.port, 1701, 'the server answers from 1701');
+  });
+
+  test('a stale ZLB from another port (acknowledging nothing new) does not move the tunnel', () => {
+    const p = makePair();
+    const { lacT, lnsT } = establish(p);
+    p.net.run(1000);
+    const z = encodeZlb({ tunnelId: lnsT.localTunnelId, sessionId: 0, ns: 2, nr: 1 });
+    p.lns.receive(z, 0, z.length, { address: LAC_ADDR, port: 6666 });
+    assert.equal(lnsT.peer.port, 40000);
+    // Messages outside the window from elsewhere do not move it either.
+    const m = encodeControlMessage({ tunnelId: lnsT.localTunnelId, sessionId: 0, ns: 999, nr: 1, messageType: MT.HELLO, avps: {} });
+    p.lns.receive(m, 0, m.length, { address: '198.18.0.66', port: 1701 });
+    assert.deepEqual(lnsT.peer, { address: LAC_ADDR, port: 40000 });
+    assert.ok(lacT.isUp && lnsT.isUp);
   });
 
   test('the LAC follows an SCCRP that comes from another port than 1701', () => {
