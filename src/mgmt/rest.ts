@@ -60,6 +60,19 @@ function argsOf(body: unknown): string {
   return parts.join(' ');
 }
 
+/** `monitor` text (`  status: "connected"` lines) as JSON objects, one per monitored item. */
+export function keyValueBlocks(text: string): Record<string, string>[] {
+  const out: Record<string, string>[] = [];
+  let cur: Record<string, string> | undefined;
+  for (const line of text.split('\n')) {
+    const m = /^\s*([a-z][a-z0-9-]*): (.*)$/.exec(line);
+    if (!m) continue;
+    if (!cur || m[1] in cur) out.push((cur = {}));
+    cur[m[1]] = m[2].startsWith('"') && m[2].endsWith('"') ? m[2].slice(1, -1) : m[2];
+  }
+  return out;
+}
+
 export function createRestServer(o: RestOptions): http.Server {
   const want = digest(o.token);
   return http.createServer((req, res) => {
@@ -126,6 +139,7 @@ async function handle(o: RestOptions, req: http.IncomingMessage, res: http.Serve
       const { numbers: _n, ...restBody } = b;
       const r = await run(`${menu.path} ${rest[0]}${target} ${argsOf(restBody)}`);
       if (rest[0] === 'print') return send(res, 200, o.engine.restList(menu.path));
+      if (rest[0] === 'monitor') return send(res, 200, keyValueBlocks(r.output));
       return send(res, 200, r.ret !== undefined ? { ret: r.ret } : { ret: r.output });
     }
     if (rest.length > 1) return fail(res, 404, 'no such item');

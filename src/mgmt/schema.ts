@@ -279,7 +279,16 @@ export const MENUS: readonly Menu[] = [
       comment,
     ],
     flags: [X],
-    printStyle: 'detail',
+    // Without `detail` RouterOS prints secrets as a table.
+    printStyle: 'table',
+    columns: [
+      { title: 'NAME', prop: 'name', width: 12 },
+      { title: 'SERVICE', prop: 'service', width: 7 },
+      { title: 'CALLER-ID', prop: 'caller-id', width: 15 },
+      { title: 'PASSWORD', prop: 'password', width: 12 },
+      { title: 'PROFILE', prop: 'profile', width: 18 },
+      { title: 'REMOTE-ADDRESS', prop: 'remote-address', width: 0 },
+    ],
     keyProp: 'name',
     unique: ['name'],
     commands: [...LIST_CMDS],

@@ -238,6 +238,9 @@ describe('culvert daemon', () => {
     const secrets = (await rest('GET', '/rest/ppp/secret')).json as Record<string, string>[];
     assert.ok(secrets.some((s) => s.name === 'viaconsole' && s.service === 'l2tp'));
 
+    const mon = await rest('POST', '/rest/interface/pptp-client/monitor', { '.id': 'pptp-hm' });
+    assert.equal(mon.status, 200);
+    assert.deepEqual(mon.json, [{ status: 'terminated' }]);
     const text = nsFetch(ns, 'GET', base + '/metrics', token).text;
     assert.match(text, /# TYPE culvert_tunnel_rx_bytes_total counter/);
     assert.match(text, /^culvert_up 1$/m);
@@ -315,7 +318,7 @@ describe('corrupt store', () => {
       fs.copyFileSync(file + '.bak', file);
       const good = await startDaemon({ netns: ns, dataDir: d.dataDir, socket: d.socket });
       const c2 = await good.client();
-      assert.match(await c2.ok('/ppp secret print'), /name="a"/);
+      assert.match(await c2.ok('/ppp secret print'), /\n  0   a  /);
       c2.close();
       await good.stop();
       fs.writeFileSync(file, '{"culvert":1}\nnot json at all\n');

@@ -161,7 +161,7 @@ describe('console engine', () => {
     const n = saved.length;
     await fails('/ppp secret add name=x; /ppp secret add name=y service=bogus', /service/);
     assert.equal(saved.length, n);
-    assert.doesNotMatch(await ok('/ppp secret print'), /name="x"/);
+    assert.doesNotMatch(await ok('/ppp secret print detail'), /name="x"/);
   });
 
   it('comments, unset, enable/disable and the profile default flag', async () => {
@@ -169,8 +169,12 @@ describe('console engine', () => {
     await ok('/ppp secret comment a comment="road warrior"');
     await ok('/ppp secret disable a');
     await ok('/ppp secret unset a value-name=local-address');
-    assert.equal(await ok('/ppp secret print'), 'Flags: X - disabled\n      ;;; road warrior\n  0 X name="a" service=any caller-id="" password="1" profile=default routes=""\n');
+    assert.equal(await ok('/ppp secret print detail'), 'Flags: X - disabled\n      ;;; road warrior\n  0 X name="a" service=any caller-id="" password="1" profile=default routes=""\n');
     assert.match(await ok('/ppp profile print'), /^ {2}0 \* name="default"/m);
+    assert.equal(
+      await ok('/ppp secret print'),
+      'Flags: X - disabled\n  #   NAME         SERVICE CALLER-ID       PASSWORD     PROFILE            REMOTE-ADDRESS\n      ;;; road warrior\n  0 X a            any                     1            default\n',
+    );
   });
 
   it('ethernet arp goes to the host and shows in print', async () => {
