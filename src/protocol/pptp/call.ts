@@ -37,6 +37,7 @@ export interface GreTuning {
   /** --nobuffer. */
   nobuffer?: boolean;
   ackDelayMs?: number;
+  /** Hold sending to the peer's advertised window (RFC 2637 §4.2). Default false, see below. */
   enforceWindow?: boolean;
   bufferSlots?: number;
 }
@@ -91,7 +92,10 @@ export class PptpCallSession {
       reorderTimeoutMs: g.reorderTimeoutMs,
       nobuffer: g.nobuffer,
       ackDelayMs: g.ackDelayMs,
-      enforceWindow: g.enforceWindow,
+      // Off unless asked: pptp-linux and pptpd advertise a window of 3 and do not enforce
+      // windows themselves; honouring 3 against a peer that acks every 0.1-0.5 s would
+      // throttle the tunnel to a few packets per ack.
+      enforceWindow: g.enforceWindow ?? false,
       bufferSlots: g.bufferSlots,
       // Room for the largest frame either way (MPPE and PPP headers on top of the MTU/MRU).
       maxPayload: Math.min(0xffff, Math.max(2048, (o.ppp.maxMru ?? 1460) + 64, (o.ppp.maxMtu ?? 1460) + 64)),

@@ -281,46 +281,48 @@ describe('PPTP server: calls and Call IDs', () => {
 });
 
 describe('PPTP end to end over a lossy network', () => {
-  test('MS-CHAPv2 + MPPE-128 with 10% GRE loss and reordering: IP passes both ways in order', () => {
-    const w = world({ reorderTimeoutMs: 300 });
-    const rnd = prng(2024);
-    // 10% loss; 20% of the rest delayed 1..30 ms (reordered behind later packets)
-    w.greFilter = () => {
-      const x = rnd() / 2 ** 32;
-      if (x < 0.1) return true;
-      if (x < 0.3) return 1 + (rnd() % 30);
-      return false;
-    };
-    const c = w.addClient('cli', CLIENT_ADDR);
-    c.call.start();
-    connected(w, c);
-    const sc = w.server.calls[0];
-    assert.equal(c.statuses.find((s) => s.status === 'connected')!.info!.encoding, 'MPPE128 stateless');
-    const N = 400;
-    for (let i = 0; i < N; i++) {
-      c.call.sendIpCopy(numbered(i, 120 + (i % 50)));
-      sc.sendIpCopy(numbered(i, 140 + (i % 40)));
-      w.net.run(2, 1);
-    }
-    w.net.run(2000);
-    for (const [got, len] of [[w.serverIp.map((x) => x.ip), 120], [c.ip, 140]] as const) {
-      // 10% loss each way (and packets dropped by a full transmit window): most arrive,
-      // each intact, none twice, all in the order sent.
-      assert.ok(got.length > N * 0.7, `got ${got.length}/${N}`);
-      let prev = -1;
-      for (const p of got) {
-        const i = (p[4] << 8) | p[5];
-        assert.ok(i > prev, `in order: ${i} after ${prev}`);
-        assert.deepEqual(p, numbered(i, len + (i % (len === 120 ? 50 : 40))));
-        prev = i;
+  for (const enforceWindow of [false, true]) {
+    test(`MS-CHAPv2 + MPPE-128 with 10% GRE loss and reordering: IP passes both ways in order (window ${enforceWindow ? 'enforced' : 'not enforced'})`, () => {
+      const w = world({ reorderTimeoutMs: 300, enforceWindow, window: 16 });
+      const rnd = prng(2024);
+      // 10% loss; 20% of the rest delayed 1..30 ms (reordered behind later packets)
+      w.greFilter = () => {
+        const x = rnd() / 2 ** 32;
+        if (x < 0.1) return true;
+        if (x < 0.3) return 1 + (rnd() % 30);
+        return false;
+      };
+      const c = w.addClient('cli', CLIENT_ADDR, { enforceWindow, window: 16 });
+      c.call.start();
+      connected(w, c);
+      const sc = w.server.calls[0];
+      assert.equal(c.statuses.find((s) => s.status === 'connected')!.info!.encoding, 'MPPE128 stateless');
+      const N = 400;
+      for (let i = 0; i < N; i++) {
+        c.call.sendIpCopy(numbered(i, 120 + (i % 50)));
+        sc.sendIpCopy(numbered(i, 140 + (i % 40)));
+        w.net.run(2, 1);
       }
-    }
-    const cg = c.call.session!.gre.stats;
-    const sg = sc.session.gre.stats;
-    assert.ok(cg.rx.buffered > 0 && sg.rx.buffered > 0, 'reordering was exercised');
-    assert.ok(cg.rx.lost > 0 && sg.rx.lost > 0, 'loss was exercised');
-    assert.equal(c.call.session!.link.stats.drops.decryptFailed, 0, 'MPPE never sees a reordered packet');
-    assert.equal(sc.session.link.stats.drops.decryptFailed, 0);
-    assert.equal(c.call.status, 'connected');
-  });
+      w.net.run(2000);
+      for (const [got, len] of [[w.serverIp.map((x) => x.ip), 120], [c.ip, 140]] as const) {
+        // 10% loss each way (and packets dropped by a full transmit window): most arrive,
+        // each intact, none twice, all in the order sent.
+        assert.ok(got.length > N * 0.7, `got ${got.length}/${N}`);
+        let prev = -1;
+        for (const p of got) {
+          const i = (p[4] << 8) | p[5];
+          assert.ok(i > prev, `in order: ${i} after ${prev}`);
+          assert.deepEqual(p, numbered(i, len + (i % (len === 120 ? 50 : 40))));
+          prev = i;
+        }
+      }
+      const cg = c.call.session!.gre.stats;
+      const sg = sc.session.gre.stats;
+      assert.ok(cg.rx.buffered > 0 && sg.rx.buffered > 0, 'reordering was exercised');
+      assert.ok(cg.rx.lost > 0 && sg.rx.lost > 0, 'loss was exercised');
+      assert.equal(c.call.session!.link.stats.drops.decryptFailed, 0, 'MPPE never sees a reordered packet');
+      assert.equal(sc.session.link.stats.drops.decryptFailed, 0);
+      assert.equal(c.call.status, 'connected');
+    });
+  }
 });
