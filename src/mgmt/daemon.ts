@@ -11,7 +11,7 @@ import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import type * as http from 'node:http';
-import { CulvertError, IoError } from '../errors.js';
+import { ConfigError, CulvertError, IoError } from '../errors.js';
 import { Engine, newSession } from './engine.js';
 import type { Host } from './host.js';
 import { makeView } from './model.js';
@@ -19,7 +19,7 @@ import { MetricsRegistry } from './metrics.js';
 import { RuntimeRegistry } from './runtime.js';
 import { createRestServer } from './rest.js';
 import { SessionResolver } from './session.js';
-import { ConfigStore } from './store.js';
+import { ConfigStore, STORE_FILE } from './store.js';
 import { MENUS } from './schema.js';
 import type { Logger } from './log.js';
 import { RUNTIME_FACTORIES, type RuntimeFactory } from './runtimes.js';
@@ -69,8 +69,8 @@ export class Daemon {
         this.store.save(cfg);
         this.changes++;
       },
-      readFile: (name) => fs.readFileSync(path.resolve(opts.dataDir, name), 'utf8'),
-      writeFile: (name, text) => fs.writeFileSync(path.resolve(opts.dataDir, name), text, { mode: 0o600 }),
+      readFile: (name) => fs.readFileSync(this.dataFile(name), 'utf8'),
+      writeFile: (name, text) => fs.writeFileSync(this.dataFile(name), text, { mode: 0o600 }),
       log: (level, msg) => opts.log(level, msg),
     });
     this.resolver = new SessionResolver(() => makeView(this.engine.data));
@@ -83,6 +83,16 @@ export class Daemon {
       for (const [service, n] of perService) sink.add('culvert_server_sessions', { service }, n);
       for (const rt of this.runtimes.all) rt.collectMetrics?.(sink);
     });
+  }
+
+  /** `/import file=` and `/export file=` name files in the data directory, never elsewhere. */
+  private dataFile(name: string): string {
+    const root = path.resolve(this.opts.dataDir);
+    const p = path.resolve(root, name);
+    if (path.dirname(p) !== root || name.includes('/') || name === STORE_FILE || name.startsWith(STORE_FILE + '.') || name === TOKEN_FILE) {
+      throw new ConfigError('CONFIG_ERR_FILE_NAME', `invalid value for argument file: must be a file name in ${root} (no "/"), not the store or token`);
+    }
+    return p;
   }
 
   /** The REST bearer token: created (0600) on first start. */

@@ -236,7 +236,6 @@ export class Engine {
       out.push({ key: d.key, dyn: d, values: { ...d.values }, flags, dynamic: true });
     }
     if (menu.dynamicOnly) return out;
-    const view = makeView(work);
     for (const it of work.lists[menu.path]?.items ?? []) {
       const values = effective(menu, it);
       const flags = new Set<FlagName>();
@@ -256,7 +255,6 @@ export class Engine {
         if (values.disabled !== 'yes' && this.opts.host.routeActive(iv)) flags.add('active');
       }
       out.push({ key: idText(it.id), item: it, values, flags, dynamic: false });
-      void view;
     }
     return out;
   }
@@ -722,6 +720,7 @@ export class Engine {
     try {
       text = this.opts.readFile(file);
     } catch (e) {
+      if (e instanceof CulvertError) throw e;
       try {
         text = this.opts.readFile(file + '.rsc');
       } catch {

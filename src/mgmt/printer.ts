@@ -78,7 +78,6 @@ export function printDetail(menu: Menu, rows: readonly Row[]): string {
     const { prefix, indent } = rowPrefix(menu, row);
     out += commentLine(indent, row);
     out += wrap(prefix, indent, detailPairs(menu, row));
-    if (rows.length > 1 || menu.printStyle === 'detail') out += '';
   }
   return out;
 }

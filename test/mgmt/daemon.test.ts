@@ -163,8 +163,10 @@ describe('culvert daemon', () => {
       ['/interface ethernet set ether1 arp=sometimes', /arp: must be enabled \| disabled \| proxy-arp \| reply-only/],
       ['/ppp secret add name=ok password=1; /ppp secret add name=Laptop', /already exists/],
       ['/ppp secret add name="unterminated', /unterminated quoted string/],
+      ['/import file=../../etc/passwd', /file: must be a file name in/],
+      ['/export file=config.jsonl', /not the store or token/],
     ];
-    assert.equal(bad.length, 51); // 50 malformed + one whose first half was valid
+    assert.equal(bad.length, 53); // 50 malformed + a line whose first half was valid + two file names outside the data directory
     for (const [cmd, re] of bad) {
       const r = await c.run(cmd);
       assert.equal(r.ok, false, `expected failure: ${cmd}`);
