@@ -65,6 +65,16 @@ interface Scenario {
   expect: { encoding: string; authMethod: string; pppdLog: RegExp[] };
 }
 
+/** Scenarios that must fail the way a user would see it. */
+interface FailScenario {
+  name: string;
+  role: 'server' | 'client';
+  link: Partial<LinkConfig>;
+  pppd: string;
+  reason: string;
+  pppdLog: RegExp[];
+}
+
 const SERVER_ADDR = { localAddress: '198.19.3.1', remoteAddress: '198.19.3.100' };
 const SCENARIOS: Scenario[] = [
   {
@@ -110,6 +120,86 @@ const SCENARIOS: Scenario[] = [
     expect: { encoding: 'none', authMethod: 'mschap2', pppdLog: [/sent \[LCP ConfReq id=0x1 [^\]]*<auth chap MD5>/, /rcvd \[LCP ConfNak id=0x1 <auth chap MS-v2>\]/, /sent \[CHAP Success/] },
   },
 ];
+
+const FAILURES: FailScenario[] = [
+  {
+    name: 'our server, pppd client with a wrong password: "authentication failed" on both sides',
+    role: 'server',
+    link: { authentication: ['mschap2'], useEncryption: 'no', ...SERVER_ADDR },
+    pppd: `noauth name ${LAB_USER} user ${LAB_USER} password wrong-pass-1 noipdefault refuse-pap refuse-chap refuse-mschap refuse-eap nomppe`,
+    reason: 'authentication failed',
+    pppdLog: [/MS-CHAP authentication failed/],
+  },
+  {
+    name: 'our server requires MPPE, pppd client refuses it: terminates with a clear reason',
+    role: 'server',
+    link: { authentication: ['mschap2'], useEncryption: 'required', ...SERVER_ADDR },
+    pppd: `noauth name ${LAB_USER} user ${LAB_USER} noipdefault refuse-pap refuse-chap refuse-mschap refuse-eap nomppe`,
+    reason: 'encryption required but peer refused MPPE',
+    pppdLog: [/LCP terminated by peer \(encryption required but peer refused MPPE\)/],
+  },
+  {
+    name: 'our client allows PAP only, pppd server requires MS-CHAPv2: no common method',
+    role: 'client',
+    link: { allow: ['pap'], useEncryption: 'no' },
+    pppd: `auth name ia-lns require-mschap-v2 refuse-pap refuse-chap refuse-mschap refuse-eap nomppe 198.19.3.1:198.19.3.100`,
+    reason: 'peer refused all allowed methods',
+    pppdLog: [/rcvd \[LCP ConfNak id=0x1 <auth pap>\]/],
+  },
+];
+
+async function runFailure(lab: Lab, sc: FailScenario, port: number, diag: (l: string) => void): Promise<void> {
+  const relay: ChildProcess = spawn('ip', ['netns', 'exec', LAB_NETNS, process.execPath, '-e', RELAY, String(port)], { stdio: ['pipe', 'pipe', 'pipe'] });
+  const logLines: string[] = [];
+  let link: Link | undefined;
+  try {
+    await new Promise<void>((resolve, reject) => {
+      const t = setTimeout(() => reject(new Error('relay did not start')), 15_000);
+      relay.stderr!.on('data', (d: Buffer) => {
+        if (d.toString().includes('listening')) {
+          clearTimeout(t);
+          resolve();
+        }
+      });
+      relay.on('exit', (c) => reject(new Error(`relay exited ${c}`)));
+    });
+    let up: LinkInfo | undefined;
+    let down: string | undefined;
+    const data: Uint8Array[] = [];
+    const finished = new Promise<void>((resolve) => {
+      link = new Link({
+        role: sc.role,
+        clock: new RealClock(),
+        user: LAB_USER,
+        password: LAB_PASSWORD,
+        verifier: new LocalVerifier((u) => (u === LAB_USER ? { password: LAB_PASSWORD } : undefined)),
+        keepaliveTimeout: 10,
+        ...sc.link,
+        onFrame: (f) => relay.stdin!.write(hdlc.encode(f)),
+        onData: (b, o, l) => data.push(b.slice(o, o + l)),
+        onUp: (i) => { up = i; },
+        onDown: (r) => { down = r; resolve(); },
+        log: (l) => logLines.push(l),
+      } as LinkConfig);
+    });
+    const dec = new hdlc.StreamDecoder((f) => link!.receiveFrame(f));
+    relay.stdout!.on('data', (d: Buffer) => dec.push(d));
+    link!.start();
+    await lab.exec(GUEST, ['sh', '-c', `rm -f /tmp/pppd.log; pppd pty "busybox nc ${LAB_HOST_IP} ${port}" ${COMMON} ${sc.pppd} logfile /tmp/pppd.log </dev/null >/dev/null 2>&1 &`]);
+    await Promise.race([finished, new Promise<void>((r) => setTimeout(r, 60_000))]);
+    const log = (await lab.exec(GUEST, ['cat', '/tmp/pppd.log'])).stdout;
+    if (down !== sc.reason) diag(`our log:\n${logLines.join('\n')}\npppd log:\n${log}`);
+    assert.equal(down, sc.reason);
+    assert.equal(up, undefined, 'never reported up');
+    assert.equal(data.length, 0, 'no data delivered');
+    for (const re of sc.pppdLog) assert.match(log, re);
+    diag(`${sc.name}: down "${down}"`);
+  } finally {
+    link?.lowerDown('test cleanup');
+    if (relay.exitCode === null) relay.kill('SIGTERM');
+    await lab.exec(GUEST, ['sh', '-c', 'for p in $(pidof pppd); do kill $p; done; true']).catch(() => undefined);
+  }
+}
 
 async function runScenario(lab: Lab, sc: Scenario, port: number, diag: (l: string) => void): Promise<void> {
   const relay: ChildProcess = spawn('ip', ['netns', 'exec', LAB_NETNS, process.execPath, '-e', RELAY, String(port)], { stdio: ['pipe', 'pipe', 'pipe'] });
@@ -207,6 +297,9 @@ test('PPP Link against real pppd over async HDLC (UML guest)', { timeout: 15 * 6
       let port = 19_000 + (process.pid % 1000);
       for (const sc of SCENARIOS) {
         await t.test(sc.name, async () => runScenario(lab, sc, port++, (l) => t.diagnostic(l)));
+      }
+      for (const sc of FAILURES) {
+        await t.test(sc.name, async () => runFailure(lab, sc, port++, (l) => t.diagnostic(l)));
       }
     },
     { log: (l) => t.diagnostic(l) },

@@ -624,7 +624,7 @@ export class Link {
     lcp.down = () => this.lcpDown();
     lcp.finished = () => {
       // This-Layer-Finished: negotiation gave up, or the terminate exchange ended.
-      this.reason ??= REASON.LCP_TIMEOUT;
+      this.reason ??= this.lcp.ctx.authRefusedByUs ? REASON.REFUSED_ALL : REASON.LCP_TIMEOUT;
       this.finish();
     };
     lcp.extra = (code, id, data, state) => {
@@ -653,31 +653,27 @@ export class Link {
   }
 
   private receiveLcp(buf: Uint8Array, off: number, len: number): void {
-    // Remember the peer's reason before the automaton answers a Terminate-Request.
-    // Only in Opened does a Terminate-Request end the link (RTR/9: tld,zrc,sta -> Stopping).
-    if (len >= 4 && buf[off] === Code.TERM_REQ && this.reason === undefined && this.lcp.fsm.state === State.Opened) {
+    const st = this.lcp.fsm.state;
+    const isTermReq = len >= 4 && buf[off] === Code.TERM_REQ && this.reason === undefined;
+    // In Opened a Terminate-Request ends the link (RTR/9: tld,zrc,sta -> Stopping). During
+    // negotiation the automaton Acks and keeps going (RTR/6-8: sta/6), but a peer that sends
+    // one then has given up on us (e.g. no common auth method): we end the link too rather
+    // than wait out Max-Configure.
+    const opened = isTermReq && st === State.Opened;
+    const negotiating = isTermReq && (st === State.ReqSent || st === State.AckRcvd || st === State.AckSent);
+    if (opened || negotiating) {
       const l = Math.min(len, (buf[off + 2] << 8) | buf[off + 3]);
       const text = l > 4 ? printable(buf.subarray(off + 4, off + l)) : undefined;
-      this.reason = text ?? REASON.PEER_TERMINATED;
-      this.setPhase('terminate');
-    }
-    const st = this.lcp.fsm.state;
-    const negotiating = st === State.ReqSent || st === State.AckRcvd || st === State.AckSent;
-    const termDuringNegotiation = negotiating && len >= 4 && buf[off] === Code.TERM_REQ && this.reason === undefined;
-    let text: string | undefined;
-    if (termDuringNegotiation) {
-      const l = Math.min(len, (buf[off + 2] << 8) | buf[off + 3]);
-      text = l > 4 ? printable(buf.subarray(off + 4, off + l)) : undefined;
+      this.log(`peer sent Terminate-Request: ${text ?? '(no text)'}`);
+      // It gave up after we refused every authentication method it offered (pppd drops the
+      // option, opens LCP, then says "peer refused to authenticate"): say so in our words.
+      this.reason = this.lcp.ctx.authRefusedByUs && !this.authResult ? REASON.REFUSED_ALL : (text ?? REASON.PEER_TERMINATED);
+      if (opened) this.setPhase('terminate');
     }
     this.lcp.receive(buf, off, len);
-    if (termDuringNegotiation && !this.finished) {
-      // The automaton Acks and keeps negotiating (RTR/6-8: sta/6), but a peer that sends a
-      // Terminate-Request before LCP opened has given up on us (e.g. no common auth method):
-      // report its reason instead of waiting out Max-Configure.
-      this.reason = text ?? REASON.PEER_TERMINATED;
-      this.finish();
-    }
+    if (negotiating && !this.finished) this.finish();
   }
+
 
   private lcpUp(): void {
     const c = this.lcp.ctx;

@@ -457,3 +457,38 @@ describe('Link: configuration errors', () => {
     assert.throws(() => new Link({ ...base, role: 'server', verifier: { verify: () => ({ ok: false, message: 'x' }) }, remoteAddress: '10.0.0.300' }), /remote-address/);
   });
 });
+
+describe('Link: client facing a pppd-like server without a common method', () => {
+  test('server asks MS-CHAPv2, we Nak with PAP, it terminates with its own text: "peer refused all allowed methods"', () => {
+    const clock = new FakeClock();
+    const out: Uint8Array[] = [];
+    let down: string | undefined;
+    const link = new Link({ role: 'client', clock, user: 'u', password: 'p', allow: ['pap'], onFrame: (f) => out.push(f.slice()), onDown: (r) => { down = r; } });
+    link.start();
+    const lcp = (code: number, id: number, data: Uint8Array) => link.receiveFrame(frame.encode(PppProtocol.LCP, packet.encode({ code, id, data })));
+    lcp(Code.CONF_REQ, 1, Uint8Array.of(3, 5, 0xc2, 0x23, 0x81, 5, 6, 1, 2, 3, 4));
+    const nak = packet.decode(frame.decode(out[out.length - 1]).info);
+    assert.equal(nak.code, Code.CONF_NAK);
+    assert.deepEqual([...nak.data], [3, 4, 0xc0, 0x23], 'Nak suggests PAP');
+    lcp(Code.TERM_REQ, 2, new TextEncoder().encode('peer refused to authenticate'));
+    assert.equal(down, 'peer refused all allowed methods');
+    const ack = packet.decode(frame.decode(out[out.length - 1]).info);
+    assert.equal(ack.code, Code.TERM_ACK, 'the Terminate-Request was acknowledged');
+  });
+  test('pppd\'s way: it drops the Authentication-Protocol after our Nak, opens LCP, then terminates', () => {
+    const clock = new FakeClock();
+    const out: Uint8Array[] = [];
+    let down: string | undefined;
+    const link = new Link({ role: 'client', clock, user: 'u', password: 'p', allow: ['pap'], onFrame: (f) => out.push(f.slice()), onDown: (r) => { down = r; } });
+    link.start();
+    const ourReq = packet.decode(frame.decode(out[0]).info);
+    const lcp = (code: number, id: number, data: Uint8Array) => link.receiveFrame(frame.encode(PppProtocol.LCP, packet.encode({ code, id, data })));
+    lcp(Code.CONF_ACK, ourReq.id, ourReq.data);
+    lcp(Code.CONF_REQ, 1, Uint8Array.of(3, 5, 0xc2, 0x23, 0x81, 5, 6, 1, 2, 3, 4));
+    lcp(Code.CONF_REQ, 2, Uint8Array.of(5, 6, 1, 2, 3, 4));
+    assert.equal(link.phase, 'network', 'LCP opened without authentication');
+    lcp(Code.TERM_REQ, 3, new TextEncoder().encode('peer refused to authenticate'));
+    clock.advance(10_000);
+    assert.equal(down, 'peer refused all allowed methods');
+  });
+});

@@ -49,6 +49,7 @@ export const spec: OptionSpec<LcpContext> = {
     c.authCurrent = c.role === 'server' ? strongest(c.authOffer) : undefined;
     c.authAgreed = undefined;
     c.peerAuth = undefined;
+    c.authRefusedByUs = false;
   },
   acked(c, data) {
     c.authAgreed = decode(data);
@@ -78,11 +79,13 @@ export const spec: OptionSpec<LcpContext> = {
     if (data.length < 2) return REJECT;
     const m = decode(data);
     if (m !== undefined && c.allow.includes(m)) return ACK;
+    c.authRefusedByUs = true;
     const mine = strongest(c.allow);
     return mine === undefined ? REJECT : nak(encode(mine));
   },
   accept(c, data) {
     c.peerAuth = decode(data);
+    c.authRefusedByUs = false;
   },
   absent(c) {
     c.peerAuth = undefined;

@@ -27,6 +27,8 @@ export interface LcpContext extends NegotiationContext {
   authRefused: Set<AuthMethod>;
   /** Client: the methods it will authenticate with (`allow`). */
   allow: readonly AuthMethod[];
+  /** Client: we Nak'd or rejected the peer's Authentication-Protocol (none of its offers allowed yet). */
+  authRefusedByUs?: boolean;
 
   // Results.
   /** Server: the method the peer agreed to (our request was Ack'd). */
