@@ -63,9 +63,26 @@ export interface AuthFactory {
   createServer(method: AuthMethod, o: AuthCallbacks & { name: string; verifier: AuthVerifier }): AuthSession;
 }
 
+/** RouterOS `monitor` status for the PPP part of a connection (seeds: pptp-client monitor). */
+export function statusOf(phase: Phase): 'dialing' | 'verifying password...' | 'connected' | 'terminated' {
+  switch (phase) {
+    case 'establish':
+      return 'dialing';
+    case 'authenticate':
+    case 'network':
+      return 'verifying password...';
+    case 'running':
+      return 'connected';
+    default:
+      return 'terminated';
+  }
+}
+
 export interface LinkInfo {
   role: Role;
   phase: Phase;
+  /** RouterOS monitor status: dialing, verifying password..., connected, terminated. */
+  status: ReturnType<typeof statusOf>;
   user?: string;
   authMethod?: AuthMethod;
   localAddress: string;
@@ -576,6 +593,7 @@ export class Link {
     return {
       role: this.role,
       phase: this.phase,
+      status: statusOf(this.phase),
       user: this.role === 'client' ? this.cfg.user : this.authResult?.user,
       authMethod: this.authResult?.method,
       localAddress: formatIPv4(ip.localAddress),

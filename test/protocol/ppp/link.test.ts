@@ -63,6 +63,7 @@ describe('Link: every auth method x encryption, data both ways', () => {
         assert.equal(ci.mtu, 1460);
         assert.equal(ci.mru, 1460);
         assert.equal(ci.phase, 'running');
+        assert.equal(ci.status, 'connected');
         exchange(p, m === 'mschap2' && e.mode === 'stateful' ? 300 : 5);
         if (expect !== 'none') {
           // Nothing went out in clear once up: every data frame is 0x00FD.
@@ -73,6 +74,9 @@ describe('Link: every auth method x encryption, data both ways', () => {
         p.run(10_000);
         assert.equal(p.client.down, REASON.CLOSED);
         assert.equal(p.server.down, REASON.CLOSED);
+        assert.equal(p.client.link.info().status, 'terminated');
+        assert.equal(p.client.link.info().reason, REASON.CLOSED);
+        assert.deepEqual(p.client.phases.slice(0, 4), ['establish', 'authenticate', 'network', 'running']);
         assert.equal(p.clock.timerCount, 0, 'no timer left behind');
       });
     }
