@@ -94,6 +94,9 @@ export class PptpClientCall {
           log: o.log,
         });
         this.session = s;
+        // Seed 002, connection creation step 6: the client sends Set-Link-Info once the call
+        // is up (synchronous framing over GRE: the ACCMs stay at their defaults).
+        this.control.setLinkInfo(call);
         s.start();
       },
       onCallDown: (_call, reason) => {

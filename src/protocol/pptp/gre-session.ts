@@ -472,6 +472,20 @@ export class GreSession {
     this.dataReceived(h.sequence, buf, off + r, h.payloadLength);
   }
 
+  /**
+   * For an io fast path that already parsed the GRE header (and checked the Call ID):
+   * `seq`/`ack` are -1 when absent; buf[off, off+len) is the payload.
+   */
+  receiveDecoded(seq: number, ack: number, buf: Uint8Array, off: number, len: number): void {
+    if (this.closed) return;
+    if (ack >= 0) this.ackReceived(ack >>> 0);
+    if (seq < 0) {
+      this.stats.rx.acks++;
+      return;
+    }
+    this.dataReceived(seq >>> 0, buf, off, len);
+  }
+
   private dataReceived(seq: number, buf: Uint8Array, pOff: number, pLen: number): void {
     const rx = this.stats.rx;
     if (!this.rxStarted) {

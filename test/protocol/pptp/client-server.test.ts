@@ -34,7 +34,8 @@ describe('PPTP client <-> server: setup and status', () => {
     assert.equal(info.authMethod, 'mschap2');
     assert.equal(info.encoding, 'MPPE128 stateless');
     assert.equal(info.localAddress.startsWith('198.18.5.'), true);
-    assert.deepEqual(w.net.trace(['SCCRQ', 'SCCRP', 'OCRQ', 'OCRP']), ['cli>server SCCRQ', 'server>cli SCCRP', 'cli>server OCRQ', 'server>cli OCRP']);
+    // seed 002 "PPTP control connection creation", steps 2-6
+    assert.deepEqual(w.net.trace(['SCCRQ', 'SCCRP', 'OCRQ', 'OCRP', 'Set-Link-Info']), ['cli>server SCCRQ', 'server>cli SCCRP', 'cli>server OCRQ', 'server>cli OCRP', 'cli>server Set-Link-Info']);
     const sc = w.server.calls[0];
     assert.equal(sc.peerCallId, c.call.callId);
     assert.equal(c.call.session!.call.peerCallId, sc.callId);

@@ -68,7 +68,7 @@ describe('PPTP machines against real peers\' bytes', () => {
     });
     client.start();
     client.receiveTcp(fromServer);
-    assert.deepEqual(out.map((m) => m.type), [T.StartControlConnectionRequest, T.OutgoingCallRequest]);
+    assert.deepEqual(out.map((m) => m.type), [T.StartControlConnectionRequest, T.OutgoingCallRequest, T.SetLinkInfo]);
     assert.equal(client.control.peerInfo?.vendorName, 'linux');
     const call = client.session!.call;
     assert.equal(call.peerCallId, 0);

@@ -340,6 +340,23 @@ describe('GRE session: transmit window', () => {
     assert.equal(p.callId, 2);
   });
 
+  test('receiveDecoded (header parsed by the io layer) behaves like receive', () => {
+    const a = rig();
+    const b = rig();
+    for (const q of [0, 2, 1, 5]) {
+      const p = data(q, q > 0 ? 0 : undefined);
+      a.rx(p);
+      const h = gre.decode(p);
+      b.s.receiveDecoded(h.sequence, h.hasAck ? h.ack : -1, p, h.headerLength, h.payloadLength);
+    }
+    b.s.receiveDecoded(-1, 0, new Uint8Array(0), 0, 0);
+    a.rx(ackOnly(0));
+    a.clock.advance(1000);
+    b.clock.advance(1000);
+    assert.deepEqual(b.delivered, a.delivered);
+    assert.deepEqual(b.s.stats, a.s.stats);
+  });
+
   test('close cancels every timer', () => {
     const r = rig();
     r.rx(data(0));
