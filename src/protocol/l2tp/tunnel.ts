@@ -336,7 +336,11 @@ export class L2tpTunnel extends EventEmitter<TunnelEvents> implements SessionHos
         // Outgoing calls are not offered: refuse this one (§6.6 answer by CDN).
         return this.refuseCall(m.avps.assignedSessionId ?? 0, { resultCode: L2tpCdnResult.PermanentNoFacilities, errorCode: L2tpGeneralError.None, errorMessage: 'outgoing calls not supported' });
       default: {
-        const s = this.sessions.get(m.header.sessionId);
+        let s = this.sessions.get(m.header.sessionId);
+        if (s === undefined && m.header.sessionId === 0 && t === L2tpMessageType.CDN && m.avps.assignedSessionId) {
+          // A LAC withdrawing its ICRQ before our ICRP reached it only knows its own ID.
+          for (const x of this.sessions.values()) if (x.peerId === m.avps.assignedSessionId) s = x;
+        }
         if (s === undefined) {
           this.counters.unknownSession++;
           return;

@@ -82,6 +82,25 @@ describe('L2TP sessions', () => {
     assert.equal(cdns[0].m.header.sessionId, lacSessions[0].peerId);
   });
 
+  test('a LAC withdrawing its call before the ICRP arrives (CDN to session 0) clears the LNS side', () => {
+    const p = makePair();
+    const lnsSessions: L2tpSession[] = [];
+    p.lns.on('tunnel', (t) => t.on('session', (s) => lnsSessions.push(s)));
+    const { lacT } = establish(p);
+    p.net.run(500);
+    let n = 0;
+    p.net.policy = (d) => (kind(d) === 'ICRP' && n++ === 0 ? 'drop' : 'pass');
+    const s = lacT.openSession();
+    p.net.pump();
+    assert.equal(s.state, 'wait-reply');
+    assert.equal(lnsSessions[0].state, 'wait-connect');
+    s.close();
+    p.net.run(5000);
+    const cdn = controls(p.net.sent).find((c) => c.m.messageType === MT.CDN)!;
+    assert.equal(cdn.m.header.sessionId, 0);
+    assert.equal(lnsSessions[0].state, 'closed');
+  });
+
   test('LNS refuses calls over maxSessions with CDN result 4', () => {
     const { lacSessions, p } = callSetup({}, { tunnel: { maxSessions: 2 } }, 3);
     assert.equal(lacSessions.filter((s) => s.isUp).length, 2);
