@@ -80,9 +80,13 @@ const SCENARIOS: Scenario[] = [
   {
     name: 'our server (MS-CHAPv2, use-encryption=required) <- pppd client require-mppe-128',
     role: 'server',
-    link: { authentication: ['mschap2', 'mschap1'], useEncryption: 'required', ...SERVER_ADDR },
-    pppd: `noauth name ${LAB_USER} user ${LAB_USER} noipdefault refuse-pap refuse-chap refuse-eap require-mppe-128`,
-    expect: { encoding: 'MPPE128 stateless', authMethod: 'mschap2', pppdLog: [/MPPE 128-bit stateless compression enabled/, /local  IP address 198\.19\.3\.100/] },
+    link: { authentication: ['mschap2', 'mschap1'], useEncryption: 'required', dns: ['198.18.9.9', '198.18.9.10'], ...SERVER_ADDR },
+    pppd: `noauth name ${LAB_USER} user ${LAB_USER} noipdefault usepeerdns refuse-pap refuse-chap refuse-eap require-mppe-128`,
+    expect: {
+      encoding: 'MPPE128 stateless',
+      authMethod: 'mschap2',
+      pppdLog: [/MPPE 128-bit stateless compression enabled/, /local  IP address 198\.19\.3\.100/, /primary   DNS address 198\.18\.9\.9/, /secondary DNS address 198\.18\.9\.10/],
+    },
   },
   {
     name: 'our server (MS-CHAPv1, MPPE-128 stateful) <- pppd client mppe-stateful',
