@@ -80,7 +80,7 @@ export class PptpCallSession {
   constructor(o: CallSessionOptions) {
     this.o = o;
     this.call = o.call;
-    this.status = o.role === 'client' ? 'dialing' : 'verifying password...';
+    this.status = 'dialing';
     const g = o.gre;
     this.gre = new GreSession({
       clock: o.clock,

@@ -39,7 +39,46 @@ describe('PPTP client <-> server: setup and status', () => {
     const sc = w.server.calls[0];
     assert.equal(sc.peerCallId, c.call.callId);
     assert.equal(c.call.session!.call.peerCallId, sc.callId);
-    assert.equal(w.serverCallStatus.at(-1)!.e.status, 'connected');
+    assert.deepEqual(w.serverCallStatus.map((x) => x.e.status), ['verifying password...', 'connected']);
+    assert.equal(w.serverCallStatus[1].e.info!.user, USER);
+  });
+
+  test('hang up while dialing: StopCCRQ, close, terminated with the reason', () => {
+    const w = world();
+    const c = w.addClient('cli', CLIENT_ADDR);
+    c.call.start();
+    w.net.pump(); // SCCRQ/SCCRP/OCRQ/OCRP done, PPP just starting
+    c.call.hangup('changed my mind');
+    w.net.run(5000);
+    assert.equal(c.call.status, 'terminated');
+    assert.equal(c.call.reason, 'changed my mind');
+    assert.equal(w.server.connectionCount, 0);
+    assert.equal(w.net.clock.timerCount, 0);
+  });
+
+  test('server unreachable at the PPTP level (no SCCRP): terminated after 60 s with the reason', () => {
+    const w = world();
+    const c = w.addClient('cli', CLIENT_ADDR);
+    c.pipe.recvB = () => {}; // the server never sees our bytes
+    c.call.start();
+    w.net.run(59_990);
+    assert.equal(c.call.status, 'dialing');
+    w.net.run(20);
+    assert.deepEqual(c.statuses.at(-1), { status: 'terminated', reason: 'no Start-Control-Connection-Reply within 60 s' });
+    assert.equal(c.tcpClose, 'no Start-Control-Connection-Reply within 60 s');
+  });
+
+  test('PPP keepalive failure (GRE path dead, TCP fine): the call is cleared over the control connection', () => {
+    const w = world();
+    const c = w.addClient('cli', CLIENT_ADDR, { ppp: { user: USER, password: 'pptp-Pa55word', useEncryption: 'yes', keepaliveTimeout: 10 } });
+    c.call.start();
+    connected(w, c);
+    w.greFilter = () => true;
+    w.net.run(30_000);
+    assert.equal(c.call.status, 'terminated');
+    assert.equal(c.call.reason, 'LCP missed echo reply');
+    assert.ok(w.net.trace(['Call-Clear-Request']).includes('cli>server Call-Clear-Request'));
+    assert.equal(w.server.calls.length, 0);
   });
 
   test('IP packets pass both ways, in place (headroom) and copied', () => {
@@ -225,6 +264,27 @@ describe('PPTP server: calls and Call IDs', () => {
     }
     assert.equal(w.server.receiveGre(CLIENT_ADDR, pkt, 0, 5), false);
     assert.equal(w.server.stats.greInvalid, 1);
+  });
+
+  test('fuzz: random datagrams into receiveGre never throw and never reach a call', async () => {
+    const fc = (await import('fast-check')).default;
+    const w = world();
+    const c = w.addClient('cli', CLIENT_ADDR);
+    c.call.start();
+    connected(w, c);
+    const sc = w.server.calls[0];
+    const before = sc.session.gre.stats.rx.accepted;
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 64 }), fc.boolean(), (b, own) => {
+        if (own && b.length >= 8) {
+          b[6] = sc.callId >> 8;
+          b[7] = sc.callId & 255;
+        }
+        w.server.receiveGre(CLIENT_ADDR, b, 0, b.length);
+      }),
+    );
+    w.net.run(1000);
+    assert.ok(sc.session.gre.stats.rx.accepted - before < 5, 'random bytes are almost never valid GRE');
   });
 
   test('Call IDs: random, never 0, never a live one, not reused right after release', () => {
