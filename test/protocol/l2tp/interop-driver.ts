@@ -5,7 +5,7 @@
  * process of xl2tpd-interop.test.ts and prints JSON lines ({"event": ...}) on stdout.
  *
  * It does nothing unless CULVERT_L2TP_DRIVER is set (the test runner may import it).
- *   CULVERT_L2TP_DRIVER=lac|lns  LOCAL=ip  SERVER=ip (lac)  MPPE=yes|no  SECRET=... (optional)
+ *   CULVERT_L2TP_DRIVER=lac|lns  LOCAL=ip  SERVER=ip (lac)  MPPE=yes|no  SECRET=... (optional)  HIDE=yes (lac)
  */
 import dgram from 'node:dgram';
 import { RealClock } from '../../../src/io/real-clock.js';
@@ -89,6 +89,7 @@ async function main(mode: string): Promise<void> {
       server: { address: process.env.SERVER ?? '198.18.0.10' },
       hostName: 'culvert-lac',
       secret,
+      hideAvps: process.env.HIDE === 'yes',
       ppp: { user: 'ia-user', password: 'ia-pass-123', allow: ['mschap2'], useEncryption: mppe ? 'required' : 'no' },
       send,
       log,

@@ -216,6 +216,21 @@ describe('L2TP LAC <-> LNS with PPP', () => {
     assert.equal(e.net.clock.timerCount, 0);
   });
 
+  test('redial after a hang-up: a fresh tunnel and call come up', () => {
+    const e = setup({ encryption: 'required' });
+    const first = connect(e);
+    const firstTunnel = e.lac.tunnel!.localTunnelId;
+    e.lac.close();
+    e.net.run(2000);
+    assert.equal(first.status, 'terminated');
+    e.calls.length = 0;
+    e.lnsIp.length = 0;
+    e.lacIp.length = 0;
+    const second = connect(e);
+    assert.notEqual(e.lac.tunnel!.localTunnelId, firstTunnel);
+    exchange(e, second);
+  });
+
   test('LNS shutdown: StopCCN result 6 to every tunnel; the LAC reports it', () => {
     const e = setup();
     connect(e);

@@ -1,6 +1,8 @@
 /**
  * Interop with real xl2tpd 1.3.18 + pppd 2.4.9 in user-mode-linux guests (../shared/interop):
- *   1. our L2tpLac -> xl2tpd LNS (MS-CHAPv2 + MPPE-128): ICMP echo through the tunnel, hang-up.
+ *   1. our L2tpLac -> xl2tpd LNS (MS-CHAPv2 + MPPE-128): ICMP echo through the tunnel, hang-up;
+ *      again with a tunnel secret, hidden AVPs in our session messages and xl2tpd's userspace
+ *      data path (L bit), no MPPE.
  *   2. xl2tpd LAC -> our L2tpLns (tunnel secret, MS-CHAPv2 + MPPE-128): the guest pings our
  *      PPP address, then hangs up (xl2tpd sends StopCCN without CDN).
  * Our side runs as interop-driver.js inside netns ia-lab (UDP 1701 on 198.18.0.1).
@@ -90,6 +92,21 @@ test('xl2tpd interop: our LAC to xl2tpd LNS, and xl2tpd LAC to our LNS', { timeo
         assert.equal((r.endpoint as { internalErrors: number }).internalErrors, 0);
         const pppLog = lab.guestLog('srv', 'pppd-xl2tpd.log');
         assert.match(pppLog, /MPPE 128-bit stateless compression enabled/);
+      } finally {
+        stopDriver(d);
+        await lab.stop('srv');
+      }
+
+      // 1b. Our LAC -> xl2tpd LNS with a tunnel secret, hidden AVPs, and xl2tpd's userspace data path (L bit set).
+      try {
+        await lab.start(['xl2tpd-server'], { mppe: 'none', l2tpKernel: false, l2tpSecret: 'ia-tunnel-s3cret' });
+        d = startDriver({ CULVERT_L2TP_DRIVER: 'lac', LOCAL: LAB_HOST_IP, SERVER: '198.18.0.10', MPPE: 'no', SECRET: 'ia-tunnel-s3cret', HIDE: 'yes' });
+        await within(d.ready, 15_000, 'driver ready');
+        const r = await within(d.result, 60_000, 'LAC run (secret)');
+        t.diagnostic(`LAC+secret result: ${JSON.stringify({ ...r, log: undefined })}`);
+        assert.equal(r.ok, true, JSON.stringify(r));
+        assert.deepEqual(r.replies, [1, 2, 3]);
+        assert.equal(r.tunnelState, 'closed');
       } finally {
         stopDriver(d);
         await lab.stop('srv');
