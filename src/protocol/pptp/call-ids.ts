@@ -38,10 +38,12 @@ export class CallIdAllocator {
   private readonly recentSet = new Set<number>();
   private readonly random16: () => number;
   private readonly quarantine: number;
+  private cursor = 1;
 
   constructor(o: CallIdAllocatorOptions = {}) {
     this.random16 = o.random16 ?? cryptoRandom16();
     this.quarantine = Math.max(0, Math.min(o.quarantine ?? 1024, 16384));
+    this.cursor = (this.random16() % 0xffff) + 1;
   }
 
   get size(): number {
@@ -59,12 +61,14 @@ export class CallIdAllocator {
       const id = this.random16() & 0xffff;
       if (id !== 0 && !this.live.has(id) && !this.recentSet.has(id)) return this.take(id);
     }
-    const start = (this.random16() & 0xffff) || 1;
+    // Next-fit from where the last scan stopped, so filling the space stays linear.
+    const start = this.cursor;
     for (let pass = 0; pass < 2; pass++) {
       for (let k = 0; k < 0xffff; k++) {
         const id = ((start - 1 + k) % 0xffff) + 1;
         if (this.live.has(id)) continue;
         if (pass === 0 && this.recentSet.has(id)) continue;
+        this.cursor = (id % 0xffff) + 1;
         return this.take(id);
       }
     }
