@@ -13,7 +13,7 @@ import { L2tpMessageType } from '../../codec/l2tp/message-types.js';
 import type { Secret } from '../../codec/l2tp/hidden.js';
 import { CodecError } from '../../errors.js';
 import type { SessionRole } from './session.js';
-import { L2tpTunnel, type PeerAddress, type SendFn, type TunnelOptions } from './tunnel.js';
+import { L2tpTunnel, validateTunnelOptions, type PeerAddress, type SendFn, type TunnelOptions } from './tunnel.js';
 
 export interface EndpointOptions {
   clock: Clock;
@@ -81,6 +81,8 @@ export class L2tpEndpoint extends EventEmitter<EndpointEvents> {
     super();
     this.o = o;
     this.rnd = o.randomBytes ?? ((n) => new Uint8Array(randomBytes(n)));
+    // Refuse bad settings at start-up, not when the first peer calls.
+    validateTunnelOptions({ ...o.tunnel, hostName: o.hostName });
   }
 
   /** Open a tunnel to `peer` (UDP 1701 unless given) and send SCCRQ. */

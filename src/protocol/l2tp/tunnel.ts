@@ -10,7 +10,7 @@
 import { EventEmitter } from 'node:events';
 import { randomBytes } from 'node:crypto';
 import type { Clock, Timer } from '../clock.js';
-import { CodecError } from '../../errors.js';
+import { CodecError, ConfigError } from '../../errors.js';
 import type { L2tpAvps, L2tpResultCode } from '../../codec/l2tp/attributes.js';
 import { L2tpAttr } from '../../codec/l2tp/attributes.js';
 import { decodeRawAvps } from '../../codec/l2tp/avp.js';
@@ -97,6 +97,26 @@ const PROTOCOL_VERSION = { version: 1, revision: 0 } as const;
 const HIGHEST_VERSION = 0x0100;
 const LENGTH_ERRORS = new Set(['L2TP_ERR_HIDDEN_AVP_LENGTH', 'L2TP_ERR_AVP_TRUNCATED', 'L2TP_ERR_AVP_LENGTH', 'L2TP_ERR_AVP_VALUE_LENGTH']);
 
+/** Throws ConfigError CONFIG_ERR_INVALID_VALUE for settings a tunnel cannot work with. */
+export function validateTunnelOptions(o: Pick<TunnelOptions, 'hostName' | 'helloInterval' | 'maxSessions' | 'retries' | 'initialRtoMs' | 'maxRtoMs' | 'receiveWindow'>): void {
+  const bad = (m: string): never => {
+    throw new ConfigError('CONFIG_ERR_INVALID_VALUE', m);
+  };
+  const hello = o.helloInterval ?? 60;
+  if (!(hello >= 0) || !Number.isFinite(hello)) bad(`l2tp keepalive-timeout ${hello}: expected seconds >= 0`);
+  // §4.4.3: Host Name "MUST be at least 1 octet"; it must also fit in one AVP.
+  const hn = new TextEncoder().encode(o.hostName).length;
+  if (hn < 1 || hn > 1017) bad(`l2tp host name of ${hn} octets: expected 1..1017`);
+  if (o.maxSessions !== undefined && !(Number.isInteger(o.maxSessions) && o.maxSessions >= 0)) bad(`l2tp max sessions ${o.maxSessions}: expected an integer >= 0`);
+  const retries = o.retries ?? 5;
+  if (!Number.isInteger(retries) || retries < 0 || retries > 100) bad(`l2tp retries ${retries}: expected 0..100`);
+  if (!((o.initialRtoMs ?? 1000) > 0)) bad('l2tp initial retransmission interval must be positive');
+  // §5.8: "This cap MUST be no less than 8 seconds per retransmission."
+  if (!((o.maxRtoMs ?? 8000) >= 8000)) bad(`l2tp retransmission cap ${o.maxRtoMs} ms: must be at least 8000 (RFC 2661 §5.8)`);
+  const rws = o.receiveWindow ?? 4;
+  if (!Number.isInteger(rws) || rws < 1 || rws > 32767) bad(`l2tp receive window ${rws}: expected 1..32767`);
+}
+
 function describe(r: L2tpResultCode | undefined): string {
   if (!r) return 'no result code';
   return `result ${r.resultCode}${r.errorCode !== undefined ? ` error ${r.errorCode}` : ''}${r.errorMessage ? ` (${r.errorMessage})` : ''}`;
@@ -139,6 +159,7 @@ export class L2tpTunnel extends EventEmitter<TunnelEvents> implements SessionHos
     this.tieBreaker = o.tieBreaker;
     this.rnd = o.randomBytes ?? ((n) => new Uint8Array(randomBytes(n)));
     this.helloMs = (o.helloInterval ?? 60) * 1000;
+    validateTunnelOptions(o);
     this.lastRx = this.clock.now();
     const b = this.rnd(4);
     this.callSerial = ((b[0] << 24) | (b[1] << 16) | (b[2] << 8) | b[3]) >>> 0;

@@ -364,3 +364,11 @@ test('StopCCN from the peer decodes with its result code', () => {
   assert.equal(stop.zlb, false);
   assert.deepEqual(r, { resultCode: 6, errorCode: 0, errorMessage: 'bye' });
 });
+
+test('bad tunnel settings are refused with ConfigError, not a silent dead tunnel', () => {
+  const bad = [{ hostName: '' }, { tunnel: { helloInterval: -1 } }, { tunnel: { maxRtoMs: 5000 } }, { tunnel: { receiveWindow: 0 } }, { tunnel: { retries: -1 } }];
+  for (const o of bad) {
+    // Refused when the endpoint is made (start-up), before any peer calls.
+    assert.throws(() => makePair(o as never), { name: 'ConfigError', code: 'CONFIG_ERR_INVALID_VALUE' }, JSON.stringify(o));
+  }
+});
