@@ -203,8 +203,9 @@ export class L2tpEndpoint extends EventEmitter<EndpointEvents> {
     if (!peerTid) return this.badSccrq('NO_ASSIGNED_TUNNEL_ID');
     const key = `${from.address}|${from.port}|${peerTid}`;
     const existing = this.byPeerKey.get(key);
-    if (existing !== undefined && existing.state !== 'closed') {
+    if (existing !== undefined && existing.state !== 'closed' && existing.state !== 'closing') {
       // A retransmitted SCCRQ: the tunnel's transport acknowledges it as a duplicate.
+      // (A tunnel in its post-StopCCN hold is over: an SCCRQ then is a redial.)
       existing.receiveControl(msg, h, from);
       return;
     }

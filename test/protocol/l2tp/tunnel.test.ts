@@ -372,3 +372,21 @@ test('bad tunnel settings are refused with ConfigError, not a silent dead tunnel
     assert.throws(() => makePair(o as never), { name: 'ConfigError', code: 'CONFIG_ERR_INVALID_VALUE' }, JSON.stringify(o));
   }
 });
+
+test('a redial reusing the same Assigned Tunnel ID during the hold state gets a new tunnel', () => {
+  const p = makePair({ randomBytes: seededBytes(99) });
+  const first = p.lac.connect(p.lnsAddr);
+  p.net.run(1000);
+  const lnsFirst = [...p.lns.tunnels.values()][0];
+  first.close();
+  p.net.run(1000);
+  assert.equal(lnsFirst.state, 'closing', 'the LNS holds the old tunnel');
+  // Same seed again: the new LAC tunnel draws the same tunnel ID.
+  const p2lac = new (p.lac.constructor as typeof import('../../../src/protocol/l2tp/endpoint.js').L2tpEndpoint)({ clock: p.net.clock, role: 'lac', hostName: 'lac.test', randomBytes: seededBytes(99), send: p.net.sender(p.lacAddr) });
+  p.net.attach(LAC_ADDR, (b, o, l, f) => p2lac.receive(b, o, l, f));
+  const again = p2lac.connect(p.lnsAddr);
+  assert.equal(again.localTunnelId, first.localTunnelId);
+  p.net.run(1000);
+  assert.ok(again.isUp, 'redial came up during the old tunnel\'s hold');
+  assert.equal(lnsFirst.state, 'closing');
+});
