@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { L2tpMessageType as MT } from '../../../src/codec/l2tp/message-types.js';
 import { L2tpStopCcnResult } from '../../../src/codec/l2tp/result-codes.js';
 import { decodeControlMessage, encodeControlMessage, encodeZlb } from '../../../src/codec/l2tp/message.js';
+import { L2tpEndpoint } from '../../../src/protocol/l2tp/endpoint.js';
 import { header, kind, seededBytes } from './net.js';
 import { controls, establish, from, LAC_ADDR, LNS_ADDR, makePair } from './helpers.js';
 
@@ -382,7 +383,7 @@ test('a redial reusing the same Assigned Tunnel ID during the hold state gets a 
   p.net.run(1000);
   assert.equal(lnsFirst.state, 'closing', 'the LNS holds the old tunnel');
   // Same seed again: the new LAC tunnel draws the same tunnel ID.
-  const p2lac = new (p.lac.constructor as typeof import('../../../src/protocol/l2tp/endpoint.js').L2tpEndpoint)({ clock: p.net.clock, role: 'lac', hostName: 'lac.test', randomBytes: seededBytes(99), send: p.net.sender(p.lacAddr) });
+  const p2lac = new L2tpEndpoint({ clock: p.net.clock, role: 'lac', hostName: 'lac.test', randomBytes: seededBytes(99), send: p.net.sender(p.lacAddr) });
   p.net.attach(LAC_ADDR, (b, o, l, f) => p2lac.receive(b, o, l, f));
   const again = p2lac.connect(p.lnsAddr);
   assert.equal(again.localTunnelId, first.localTunnelId);
