@@ -402,8 +402,17 @@ export class PptpControlConnection {
     }
   }
 
-  /** Send Set-Link-Info for a call (§2.15): carries the PPP-negotiated ACCMs. */
-  setLinkInfo(call: ControlCall, sendAccm = DEFAULT_ACCM, receiveAccm = DEFAULT_ACCM): void {
+  /**
+   * Send Set-Link-Info for a call (§2.15): carries the ACCMs. The GRE channel carries
+   * unframed PPP, so the values only have to keep real peers quiet: pptpd calls
+   * 0xFFFFFFFF (the RFC default) "standard" and ignores anything else, while pptp-linux
+   * warns "Non-zero Async Control Character Maps are not supported". So by default the
+   * client (talking to a PAC such as pptpd) sends 0xFFFFFFFF and the server sends 0.
+   */
+  setLinkInfo(call: ControlCall, sendAccm?: number, receiveAccm?: number): void {
+    const def = this.role === 'client' ? DEFAULT_ACCM : 0;
+    sendAccm ??= def;
+    receiveAccm ??= def;
     if (this.state !== 'established' || call.state === 'closed' || call.peerCallId < 0) return;
     // Peer's Call ID field: the receiver's own Call ID (the PAC's, when the PNS sends it).
     this.send(create(T.SetLinkInfo, { peerCallId: call.peerCallId, sendAccm: sendAccm >>> 0, receiveAccm: receiveAccm >>> 0 }));

@@ -118,6 +118,7 @@ describe('PPTP client <-> server: teardown (seed 002 exchange)', () => {
     c.call.start();
     connected(w, c);
     const from = w.net.log.length;
+    const serverCallId = w.server.calls[0].callId;
     c.call.hangup('user request');
     w.net.run(5000);
     const seq = w.net.log.slice(from).filter((x) => TEARDOWN.includes(x.what)).map((x) => `${x.from}>${x.to} ${x.what}`);
@@ -135,6 +136,10 @@ describe('PPTP client <-> server: teardown (seed 002 exchange)', () => {
     ]);
     assert.deepEqual(c.statuses.slice(-2).map((s) => s.status), ['terminating...', 'terminated']);
     assert.equal(c.statuses.at(-1)!.reason, 'user request');
+    // ACCMs that keep real peers quiet: pptpd wants 0xFFFFFFFF from a client, pptp-linux 0 from a server
+    const slis = w.net.log.slice(from).filter((x) => x.what === 'Set-Link-Info').map((x) => x.msg!);
+    assert.deepEqual(slis.map((m) => m.type === T.SetLinkInfo && [m.sendAccm, m.receiveAccm]), [[0xffffffff, 0xffffffff], [0, 0]]);
+    assert.equal(slis[0].type === T.SetLinkInfo && slis[0].peerCallId, serverCallId, 'Peer\'s Call ID = the PAC\'s Call ID (§2.15)');
     assert.equal(w.server.calls.length, 0);
     assert.equal(w.server.connectionCount, 0);
     assert.equal(w.net.clock.timerCount, 0);
