@@ -8,17 +8,22 @@
  * all with inner MTU 1400, plus the veth itself (MTU 1400, offloads off). Prints the
  * ratios against OpenVPN. Installs openvpn, wireguard-go, wireguard-tools, iperf3 and
  * ethtool with apt when missing. Every run is bounded (iperf3 -t, one-shot -1 servers
- * on unique ports, under `timeout`), and every namespace and process it made is removed.
+ * on unique ports, everything under `timeout`), and every namespace and process it made
+ * is removed.
  *
- *   npm run bench -- dataplane [--time 4] [--repeat 3] [--udp-rate 30M] [--udp-nice no]
+ *   npm run bench -- dataplane [--time 4] [--repeat 3] [--gen-nice 19] [--gen-cpu any]
  *                              [--only culvert-udp,culvert-gre,openvpn,wireguard-go,veth]
  *
- * The 64-byte test offers a fixed load (--udp-rate, default 30M = 58.6k pkt/s) and
- * counts what arrives (see udpRate). Medians of
- * interleaved repeats; the machine is shared and noisy, trust ratios over absolutes.
+ * The 64-byte figure comes from bench/pktgen/pktgen.c (built with gcc at bench time): a
+ * sendmmsg generator at saturation and a recvmmsg sink, the same for every path, so it
+ * measures the tunnel rather than the traffic tool (iperf3 -l 64 could not even fill the
+ * bare veth on 2 cores). Besides the figure it prints, per run, where the packets went
+ * (generator, tunnel A's TUN queue, the veth, tunnel B's socket, the sink) and the CPU
+ * the tunnel processes used and waited for. Medians of interleaved repeats with min-max;
+ * the machine is shared and noisy: trust ratios and CPU per packet over absolutes.
  */
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -29,7 +34,7 @@ const INNER_A = '198.19.0.1';
 const INNER_B = '198.19.0.2';
 let port = 5201 + (process.pid % 1000) * 10;
 
-interface Result { name: string; tcpMbps: number; pps64: number; cpuUsPerPkt: number }
+interface Result extends Sample { name: string }
 
 const CLK_TCK = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim()) || 100;
 
@@ -41,6 +46,22 @@ function cpuUs(pids: number[]): number {
       const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
       t += ((Number(f[11]) + Number(f[12])) * 1e6) / CLK_TCK;
     } catch { /* gone */ }
+  }
+  return t;
+}
+
+/**
+ * Nanoseconds the threads of `pids` spent runnable but waiting for a CPU
+ * (/proc/PID/task/TID/schedstat, second field): how much the shared cores held them back.
+ */
+function waitNs(pids: number[]): number {
+  let t = 0;
+  for (const pid of pids) {
+    let tids: string[] = [];
+    try { tids = readdirSync(`/proc/${pid}/task`); } catch { continue; }
+    for (const tid of tids) {
+      try { t += Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[1]); } catch { /* gone */ }
+    }
   }
   return t;
 }
@@ -87,31 +108,135 @@ function iperf(net: NetnsPair, dst: string, secs: number, extra: string[], nice 
   }
 }
 
-// 64-byte test: a fixed offered load (30 Mbit/s of 64-byte payloads = 58.6k pkt/s) so
-// the sender does not take a whole core from the forwarders on this 2-core machine;
-// the figure is what the receiver got. --udp-rate 0 --udp-nice yes is the other way:
-// an unthrottled sender at nice 19 (noisier here).
-let udpRate = '30M';
-let udpNice = false;
+// 64-byte test: bench/pktgen/pktgen.c, compiled once per run with the system gcc, offers
+// 64-byte UDP datagrams at saturation (sendmmsg, batch 64, no pacing) from netns a to a
+// sink (recvmmsg) in netns b, for every path alike. By default the generator runs at
+// nice 19 and unpinned: it soaks up whatever CPU the tunnel leaves idle (so the tunnel
+// always has a full queue), but never takes a core away from a tunnel that could use it.
+let genNice = '19';
+let genCpu = 'any';
+let pktgen = '';
+
+function buildPktgen(dir: string): void {
+  if (!have('gcc')) throw new Error('bench: the 64-byte test compiles bench/pktgen/pktgen.c and needs gcc (apt-get install gcc)');
+  const src = fileURLToPath(new URL('../../bench/pktgen/pktgen.c', import.meta.url));
+  pktgen = join(dir, 'pktgen');
+  execFileSync('gcc', ['-O2', '-Wall', '-o', pktgen, src], { stdio: 'inherit' });
+}
+
+/** Runs `argv` in netns `ns` under `timeout`, resolves with its stdout (rejects on a non-zero exit). */
+function nsRun(ns: string, argv: string[], secs: number): Promise<string> {
+  return new Promise((res, rej) => {
+    const p = spawn('ip', ['netns', 'exec', ns, 'timeout', String(secs), ...argv], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    p.stdout.on('data', (d: Buffer) => { out += d.toString(); });
+    p.stderr.on('data', (d: Buffer) => { err += d.toString(); });
+    p.on('exit', (code) => (code === 0 ? res(out) : rej(new Error(`${argv.join(' ')} in ${ns}: exit ${code} ${err.slice(0, 300)}`))));
+  });
+}
+
+/** Tunnel ingress device in a, egress device in b (absent for the bare veth), and the tunnel's processes. */
+interface Tunnel { pids: number[]; devA?: string; devB?: string; own?: () => Promise<Record<string, number>> }
+
+/** Per-stage packet counts of one 64-byte run, to show where packets were lost. */
+interface Flow {
+  sent: number; genSecs: number; genCpuUs: number; sinkCpuUs: number; tunnelCpuUs: number; tunnelWaitUs: number;
+  sndbufErrA: number; intoTunA: number; dropTunA: number; vethTxA: number; vethRxB: number;
+  outerDropB: number; outOfTunB: number; received: number; sinkDrops: number;
+  own: Record<string, number>;
+}
+
+interface Sample { tcpMbps: number; pps64: number; cpuUsPerPkt: number; flow: Flow }
+
+function linkStats(ns: string, dev: string): { rx: Record<string, number>; tx: Record<string, number> } {
+  const j = JSON.parse(execFileSync('ip', ['-n', ns, '-s', '-j', 'link', 'show', 'dev', dev], { encoding: 'utf8' })) as
+    { stats64: { rx: Record<string, number>; tx: Record<string, number> } }[];
+  return j[0].stats64;
+}
+
+/** Sum of the per-socket drop counters (last column) of every UDP and raw socket in `ns`. */
+function socketDrops(ns: string): number {
+  const out = execFileSync('ip', ['netns', 'exec', ns, 'cat', '/proc/net/udp', '/proc/net/udp6', '/proc/net/raw', '/proc/net/raw6'], { encoding: 'utf8' });
+  let n = 0;
+  for (const line of out.split('\n')) {
+    const f = line.trim().split(/\s+/);
+    if (f.length > 10 && /^\d+:$/.test(f[0])) n += Number(f[f.length - 1]) || 0;
+  }
+  return n;
+}
+
+function udpSnmp(ns: string, field: string): number {
+  const lines = execFileSync('ip', ['netns', 'exec', ns, 'cat', '/proc/net/snmp'], { encoding: 'utf8' }).split('\n').filter((l) => l.startsWith('Udp:'));
+  const i = lines[0].split(/\s+/).indexOf(field);
+  return Number(lines[1].split(/\s+/)[i]);
+}
+
+interface Snap { cpu: number; wait: number; sndbufErrA: number; tunA?: ReturnType<typeof linkStats>; tunB?: ReturnType<typeof linkStats>;
+  vethA: ReturnType<typeof linkStats>; vethB: ReturnType<typeof linkStats>; dropsB: number; own: Record<string, number> }
+
+async function snap(net: NetnsPair, t: Tunnel): Promise<Snap> {
+  return {
+    cpu: cpuUs(t.pids), wait: waitNs(t.pids) / 1e3, sndbufErrA: udpSnmp(net.a, 'SndbufErrors'),
+    tunA: t.devA ? linkStats(net.a, t.devA) : undefined, tunB: t.devB ? linkStats(net.b, t.devB) : undefined,
+    vethA: linkStats(net.a, 'veth0'), vethB: linkStats(net.b, 'veth0'), dropsB: socketDrops(net.b),
+    own: t.own ? await t.own() : {},
+  };
+}
+
+/** One saturating 64-byte run through the path; the sink's count is the figure. */
+async function pps64(net: NetnsPair, dst: string, secs: number, t: Tunnel): Promise<Flow> {
+  const p = port++;
+  const sink = spawn('ip', ['netns', 'exec', net.b, 'timeout', String(secs + 20), pktgen, 'sink', dst, String(p), String(secs + 10), '500'],
+    { stdio: ['ignore', 'pipe', 'pipe'] });
+  let sinkOut = '';
+  const ready = new Promise<void>((res, rej) => {
+    const to = setTimeout(() => rej(new Error('pktgen sink did not start')), 5000);
+    sink.stdout.on('data', (d: Buffer) => { sinkOut += d.toString(); if (sinkOut.includes('ready')) { clearTimeout(to); res(); } });
+    sink.on('exit', (c) => { clearTimeout(to); rej(new Error(`pktgen sink exited (${c})`)); });
+  });
+  const sinkDone = new Promise<void>((res) => sink.on('exit', () => res()));
+  try {
+    await ready;
+    const s0 = await snap(net, t);
+    const gen = JSON.parse(await nsRun(net.a, [...(genCpu === 'any' ? [] : ['taskset', '-c', genCpu]),
+      ...(genNice === '0' ? [] : ['nice', '-n', genNice]), pktgen, 'send', dst, String(p), String(secs)], secs + 10)) as Record<string, number>;
+    // The sink ends 500 ms after its last packet; a stuck one is told to finish.
+    const grace = setTimeout(() => kill(sink), 3000);
+    await sinkDone;
+    clearTimeout(grace);
+    const s1 = await snap(net, t);
+    const line = sinkOut.split('\n').find((l) => l.startsWith('{'));
+    if (!line) throw new Error(`pktgen sink gave no result: ${sinkOut.slice(0, 200)}`);
+    const got = JSON.parse(line) as Record<string, number>;
+    const d = (a?: Record<string, number>, b?: Record<string, number>, k = 'packets'): number => (a && b ? b[k] - a[k] : NaN);
+    const own: Record<string, number> = {};
+    for (const k of Object.keys(s1.own)) own[k] = s1.own[k] - (s0.own[k] ?? 0);
+    return {
+      sent: gen.sent, genSecs: gen.seconds, genCpuUs: gen.cpuUs, sinkCpuUs: got.cpuUs, tunnelCpuUs: s1.cpu - s0.cpu, tunnelWaitUs: s1.wait - s0.wait,
+      sndbufErrA: s1.sndbufErrA - s0.sndbufErrA,
+      intoTunA: d(s0.tunA?.tx, s1.tunA?.tx), dropTunA: d(s0.tunA?.tx, s1.tunA?.tx, 'dropped'),
+      vethTxA: d(s0.vethA.tx, s1.vethA.tx), vethRxB: d(s0.vethB.rx, s1.vethB.rx),
+      outerDropB: s1.dropsB - s0.dropsB, outOfTunB: d(s0.tunB?.rx, s1.tunB?.rx),
+      received: got.received, sinkDrops: got.drops, own,
+    };
+  } finally {
+    kill(sink);
+  }
+}
 
 /**
- * `pids`: the tunnel's own processes at both ends; their CPU time during the 64-byte
+ * `t.pids`: the tunnel's own processes at both ends; their CPU time during the 64-byte
  * test divided by the packets that arrived is the CPU cost per forwarded packet, a
  * figure the scheduler noise of a 2-core machine hardly moves (kernel work done in
  * softirq context on their behalf is not in it, for any of the paths).
  */
-function measure(net: NetnsPair, dst: string, secs: number, pids: number[] = []): { tcpMbps: number; pps64: number; cpuUsPerPkt: number } {
+async function measure(net: NetnsPair, dst: string, secs: number, t: Tunnel): Promise<Sample> {
   const tcp = iperf(net, dst, secs, []);
   const tcpMbps = tcp.end.sum_received.bits_per_second / 1e6;
-  const c0 = cpuUs(pids);
-  const udp = iperf(net, dst, secs, ['-u', '-b', udpRate, '-l', '64'], udpNice);
-  const cpu = cpuUs(pids) - c0;
-  // Receiver's view: what came out of the tunnel, not what the client pushed into it.
-  const s = udp.end.sum_received ?? udp.end.sum;
-  if (!s) throw new Error(`iperf3 UDP gave no summary: ${JSON.stringify(udp).slice(0, 600)}`);
-  const received = s.packets - (s.lost_packets ?? 0);
-  const pps64 = received / s.seconds;
-  return { tcpMbps, pps64, cpuUsPerPkt: pids.length && received > 0 ? cpu / received : NaN };
+  const flow = await pps64(net, dst, secs, t);
+  const pps = flow.received / flow.genSecs;
+  return { tcpMbps, pps64: pps, cpuUsPerPkt: t.pids.length && flow.received > 0 ? flow.tunnelCpuUs / flow.received : NaN, flow };
 }
 
 function kill(p: ChildProcess | undefined): void {
@@ -133,16 +258,22 @@ function linkExists(ns: string, dev: string): boolean {
 
 async function culvert(transport: 'udp' | 'gre', secs: number): Promise<Result> {
   const net = NetnsPair.create(`b${transport}`);
-  const kids: Child[] = [];
   try {
     const env = { CULVERT_FIXTURE: '1' };
     const a = net.spawn(net.a, PEER, [], env);
     const b = net.spawn(net.b, PEER, [], env);
-    kids.push(a, b);
     const common = { transport, batch: 64, mtu: 1400, tunName: 'cvt%d' };
-    await a.call({ cmd: 'setup', ...common, local: '198.18.0.1', peer: '198.18.0.2', inner: INNER_A, innerPeer: INNER_B, id: 100, peerId: 200 });
-    await b.call({ cmd: 'setup', ...common, local: '198.18.0.2', peer: '198.18.0.1', inner: INNER_B, innerPeer: INNER_A, id: 200, peerId: 100 });
-    const m = measure(net, INNER_B, secs, [a.proc.pid!, b.proc.pid!]);
+    const ra = await a.call({ cmd: 'setup', ...common, local: '198.18.0.1', peer: '198.18.0.2', inner: INNER_A, innerPeer: INNER_B, id: 100, peerId: 200 });
+    const rb = await b.call({ cmd: 'setup', ...common, local: '198.18.0.2', peer: '198.18.0.1', inner: INNER_B, innerPeer: INNER_A, id: 200, peerId: 100 });
+    // culvert's own counters: its send queues (txDropped) and write errors at both ends.
+    const own = async (): Promise<Record<string, number>> => {
+      const [sa, sb] = await Promise.all([a.call({ cmd: 'stats' }), b.call({ cmd: 'stats' })]) as Record<string, any>[];
+      return {
+        'A tun rx': sa.tun.rxPackets, 'A sock tx': sa.sock.txPackets, 'A sock queue drops': sa.sock.txDropped, 'A sock tx errors': sa.sock.txErrors,
+        'B sock rx': sb.sock.rxPackets, 'B tun tx': sb.tun.txPackets, 'B tun queue drops': sb.tun.txDropped, 'B tun tx errors': sb.tun.txErrors,
+      };
+    };
+    const m = await measure(net, INNER_B, secs, { pids: [a.proc.pid!, b.proc.pid!], devA: String(ra.tun), devB: String(rb.tun), own });
     return { name: `culvert ${transport.toUpperCase()} (batch 64)`, ...m };
   } finally {
     net.destroy();
@@ -165,7 +296,7 @@ async function openvpn(secs: number, dir: string): Promise<Result> {
     await waitFor(() => linkExists(net.a, 'ovpn0') && linkExists(net.b, 'ovpn0'), 10000, 'openvpn tun devices');
     await waitFor(() => spawnSync('ip', ['netns', 'exec', net.a, 'ping', '-c1', '-W1', INNER_B], { stdio: 'ignore' }).status === 0,
       15000, 'openvpn tunnel to pass ping');
-    return { name: 'OpenVPN (cipher none)', ...measure(net, INNER_B, secs, procs.map((p) => p.pid!)) };
+    return { name: 'OpenVPN (cipher none)', ...await measure(net, INNER_B, secs, { pids: procs.map((p) => p.pid!), devA: 'ovpn0', devB: 'ovpn0' }) };
   } finally {
     for (const p of procs) kill(p);
     net.destroy();
@@ -199,7 +330,7 @@ async function wireguard(secs: number, dir: string): Promise<Result> {
     await up(net.b, ifB, keys[1].f, keys[0].pub, '198.18.0.1:51820', INNER_B, INNER_A);
     await waitFor(() => spawnSync('ip', ['netns', 'exec', net.a, 'ping', '-c1', '-W1', INNER_B], { stdio: 'ignore' }).status === 0,
       15000, 'wireguard tunnel to pass ping');
-    return { name: 'wireguard-go', ...measure(net, INNER_B, secs, procs.map((p) => p.pid!)) };
+    return { name: 'wireguard-go', ...await measure(net, INNER_B, secs, { pids: procs.map((p) => p.pid!), devA: ifA, devB: ifB }) };
   } finally {
     for (const p of procs) kill(p);
     net.destroy();
@@ -214,7 +345,7 @@ async function veth(secs: number): Promise<Result> {
       // Offloads off: the per-packet ceiling a tunnel of MTU 1400 could reach at best.
       spawnSync('ip', ['netns', 'exec', ns, 'ethtool', '-K', 'veth0', 'tso', 'off', 'gso', 'off', 'gro', 'off', 'tx', 'off', 'rx', 'off'], { stdio: 'ignore' });
     }
-    return { name: 'veth (MTU 1400, offloads off)', ...measure(net, '198.18.0.2', secs) };
+    return { name: 'veth (MTU 1400, offloads off)', ...await measure(net, '198.18.0.2', secs, { pids: [] }) };
   } finally {
     net.destroy();
   }
@@ -225,6 +356,8 @@ function median(xs: number[]): number {
   return s[Math.floor(s.length / 2)];
 }
 
+const k = (n: number): string => (Number.isNaN(n) ? '-' : n >= 1e4 ? `${(n / 1e3).toFixed(0)}k` : n.toFixed(0));
+
 export async function run(args: string[]): Promise<void> {
   const opt = (name: string, def: string): string => {
     const i = args.indexOf(name);
@@ -232,8 +365,8 @@ export async function run(args: string[]): Promise<void> {
   };
   const secs = Number(opt('--time', '4'));
   const repeat = Number(opt('--repeat', '3'));
-  udpRate = opt('--udp-rate', udpRate);
-  udpNice = opt('--udp-nice', udpNice ? 'yes' : 'no') === 'yes';
+  genNice = opt('--gen-nice', genNice);
+  genCpu = opt('--gen-cpu', genCpu);
   const only = opt('--only', 'culvert-udp,culvert-gre,openvpn,wireguard-go,veth').split(',');
   ensurePackages();
   const dir = mkdtempSync(join(tmpdir(), 'culvert-bench-'));
@@ -246,6 +379,7 @@ export async function run(args: string[]): Promise<void> {
     ['veth', () => veth(secs)],
   ];
   try {
+    buildPktgen(dir);
     // Interleaved repeats, so drift of a shared machine hits every path alike.
     for (let r = 0; r < repeat; r++) {
       for (const [key, fn] of suite) {
@@ -257,24 +391,46 @@ export async function run(args: string[]): Promise<void> {
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
-  const res: Record<string, Result> = {};
-  for (const [k, rs] of Object.entries(runs)) {
-    res[k] = { name: rs[0].name, tcpMbps: median(rs.map((x) => x.tcpMbps)), pps64: median(rs.map((x) => x.pps64)),
-      cpuUsPerPkt: median(rs.map((x) => x.cpuUsPerPkt)) };
-  }
-  const base = res.openvpn;
+  const med = (rs: Result[], f: (r: Result) => number): number => median(rs.map(f));
+  const spread = (rs: Result[], f: (r: Result) => number, d = 0): string => {
+    const v = rs.map(f);
+    return `${Math.min(...v).toFixed(d)}-${Math.max(...v).toFixed(d)}`;
+  };
+  const base = runs.openvpn;
   const pad = (s: string, n: number): string => s.padEnd(n);
   const lines = [
-    `data plane: iperf3 -t ${secs}, one TCP stream; 64-byte UDP (-u -b ${udpRate} -l 64${udpNice ? ', sender at nice 19' : ''}), pkt/s received; inner MTU 1400, two netns over a veth, median of ${repeat}`,
-    `${pad('path', 34)}${pad('TCP Mbit/s', 12)}${pad('x OpenVPN', 11)}${pad('64B pkt/s', 12)}${pad('x OpenVPN', 11)}` +
-      `${pad('CPU us/64B pkt', 16)}OpenVPN/this`,
+    `data plane: inner MTU 1400, two netns over a veth (offloads off on the bare veth only), median (min-max) of ${repeat} interleaved runs of ${secs} s`,
+    `  TCP: iperf3, one stream. 64B: pktgen (bench/pktgen/pktgen.c) sendmmsg at saturation, generator nice ${genNice}, cpu ${genCpu};`,
+    `  64B pkt/s = datagrams the sink received / send time. CPU us/pkt = tunnel processes (both ends) CPU / datagrams received.`,
+    `${pad('path', 32)}${pad('TCP Mbit/s (min-max)', 22)}${pad('xOVPN', 7)}${pad('64B pkt/s (min-max)', 24)}${pad('xOVPN', 7)}` +
+      `${pad('CPU us/pkt (min-max)', 22)}OVPN/this`,
   ];
-  for (const [, r] of Object.entries(res)) {
-    const rt = base ? (r.tcpMbps / base.tcpMbps).toFixed(2) : '-';
-    const rp = base ? (r.pps64 / base.pps64).toFixed(2) : '-';
-    const cpu = Number.isNaN(r.cpuUsPerPkt) ? '-' : r.cpuUsPerPkt.toFixed(2);
-    const rc = base && !Number.isNaN(r.cpuUsPerPkt) ? (base.cpuUsPerPkt / r.cpuUsPerPkt).toFixed(2) : '-';
-    lines.push(`${pad(r.name, 34)}${pad(r.tcpMbps.toFixed(0), 12)}${pad(rt, 11)}${pad(r.pps64.toFixed(0), 12)}${pad(rp, 11)}${pad(cpu, 16)}${rc}`);
+  for (const rs of Object.values(runs)) {
+    const tcp = med(rs, (r) => r.tcpMbps);
+    const pps = med(rs, (r) => r.pps64);
+    const cpu = med(rs, (r) => r.cpuUsPerPkt);
+    const rt = base ? (tcp / med(base, (r) => r.tcpMbps)).toFixed(2) : '-';
+    const rp = base ? (pps / med(base, (r) => r.pps64)).toFixed(2) : '-';
+    const rc = base && !Number.isNaN(cpu) ? (med(base, (r) => r.cpuUsPerPkt) / cpu).toFixed(2) : '-';
+    lines.push(`${pad(rs[0].name, 32)}${pad(`${tcp.toFixed(0)} (${spread(rs, (r) => r.tcpMbps)})`, 22)}${pad(rt, 7)}` +
+      `${pad(`${pps.toFixed(0)} (${spread(rs, (r) => r.pps64)})`, 24)}${pad(rp, 7)}` +
+      `${pad(Number.isNaN(cpu) ? '-' : `${cpu.toFixed(2)} (${spread(rs, (r) => r.cpuUsPerPkt, 2)})`, 22)}${rc}`);
+  }
+  // Where the 64-byte packets went, per run: generator -> tunnel A's TUN queue -> veth -> tunnel B's socket -> TUN -> sink.
+  lines.push('', '64B packet flow per run (counts over the run; "-" = no such stage on this path):',
+    `${pad('path', 32)}${pad('gen sent', 10)}${pad('sndbufErr', 10)}${pad('tunA in', 9)}${pad('tunA drop', 10)}${pad('veth a>b', 9)}` +
+    `${pad('outer drop', 11)}${pad('tunB out', 9)}${pad('sink rx', 9)}${pad('sink drop', 10)}${pad('gen CPU%', 9)}${pad('sink CPU%', 10)}tunnels CPU% / waiting%`);
+  for (const rs of Object.values(runs)) {
+    for (const r of rs) {
+      const f = r.flow;
+      const pct = (us: number): string => ((us / 1e6 / f.genSecs) * 100).toFixed(0);
+      lines.push(`${pad(r.name, 32)}${pad(k(f.sent), 10)}${pad(k(f.sndbufErrA), 10)}${pad(k(f.intoTunA), 9)}${pad(k(f.dropTunA), 10)}` +
+        `${pad(k(f.vethTxA), 9)}${pad(k(f.outerDropB), 11)}${pad(k(f.outOfTunB), 9)}${pad(k(f.received), 9)}${pad(k(f.sinkDrops), 10)}` +
+        `${pad(pct(f.genCpuUs), 9)}${pad(pct(f.sinkCpuUs), 10)}${r.name.startsWith('veth') ? '-' : `${pct(f.tunnelCpuUs)} / ${pct(f.tunnelWaitUs)}`}`);
+      if (Object.keys(f.own).length) {
+        lines.push(`${pad('', 32)}culvert: ${Object.entries(f.own).map(([n, v]) => `${n} ${k(v)}`).join(', ')}`);
+      }
+    }
   }
   process.stdout.write(lines.join('\n') + '\n');
 }
