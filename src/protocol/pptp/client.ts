@@ -33,6 +33,7 @@ export interface PptpClientOptions extends GreTuning {
   replyTimeoutMs?: number;
   lingerMs?: number;
   collisions?: PptpCollisionRegistry;
+  /** The server's address: GRE from elsewhere is dropped; needed for collision handling. */
   peerAddress?: string | number;
 
   onTcpWrite: (bytes: Uint8Array) => void;
@@ -46,6 +47,12 @@ export interface PptpClientOptions extends GreTuning {
   log?: (line: string) => void;
 }
 
+function dottedToU32(a: string): number {
+  const p = a.split('.').map(Number);
+  if (p.length !== 4 || p.some((x) => !Number.isInteger(x) || x < 0 || x > 255)) throw new ConfigError('CONFIG_ERR_INVALID_VALUE', `not an IPv4 address: ${a}`);
+  return ((p[0] << 24) | (p[1] << 16) | (p[2] << 8) | p[3]) >>> 0;
+}
+
 export class PptpClientCall {
   readonly control: PptpControlConnection;
   readonly callId: number;
@@ -54,7 +61,10 @@ export class PptpClientCall {
   status: CallStatus = 'dialing';
   reason: string | undefined;
 
+  /** GRE packets dropped because they came from another address than the server. */
+  greWrongPeer = 0;
   private readonly o: PptpClientOptions;
+  private readonly peerU32: number | undefined;
   private call: ControlCall | undefined;
   private started = false;
 
@@ -63,6 +73,7 @@ export class PptpClientCall {
     this.callId = o.callId ?? randomInt(1, 0x10000);
     if (!Number.isInteger(this.callId) || this.callId < 0 || this.callId > 0xffff) throw new ConfigError('CONFIG_ERR_INVALID_VALUE', `Call ID ${this.callId}: expected 0..65535`);
     const lingerMs = o.lingerMs ?? 2000;
+    this.peerU32 = typeof o.peerAddress === 'string' ? dottedToU32(o.peerAddress) : o.peerAddress === undefined ? undefined : o.peerAddress >>> 0;
     this.control = new PptpControlConnection({
       role: 'client',
       clock: o.clock,
@@ -124,7 +135,16 @@ export class PptpClientCall {
     this.control.tcpClosed();
   }
 
-  receiveGre(buf: Uint8Array, off: number, len: number): void {
+  /**
+   * One GRE packet (from the GRE header on). With `from` (the sender's IPv4 address as an
+   * unsigned 32-bit number) and the `peerAddress` option set, packets from anyone but the
+   * server are dropped and counted (stats.greWrongPeer).
+   */
+  receiveGre(buf: Uint8Array, off: number, len: number, from?: number): void {
+    if (from !== undefined && this.peerU32 !== undefined && from >>> 0 !== this.peerU32) {
+      this.greWrongPeer++;
+      return;
+    }
     this.session?.receiveGre(buf, off, len);
   }
 

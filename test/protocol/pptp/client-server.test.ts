@@ -292,6 +292,18 @@ describe('PPTP server: calls and Call IDs', () => {
     assert.ok(sc.session.gre.stats.rx.accepted - before < 5, 'random bytes are almost never valid GRE');
   });
 
+  test('client: GRE from an address other than the server is dropped and counted', () => {
+    const w = world();
+    const c = w.addClient('cli', CLIENT_ADDR, { peerAddress: '198.18.0.1' });
+    c.call.start();
+    connected(w, c);
+    const before = c.call.session!.gre.stats.rx.accepted;
+    const pkt = new Uint8Array([0x30, 0x01, 0x88, 0x0b, 0, 4, c.call.callId >> 8, c.call.callId & 255, 0, 0, 0x7f, 0, 0xff, 0x03, 0, 0x21]);
+    c.call.receiveGre(pkt, 0, pkt.length, 0xc6120063);
+    assert.equal(c.call.greWrongPeer, 1);
+    assert.equal(c.call.session!.gre.stats.rx.accepted, before);
+  });
+
   test('Call IDs: random, never 0, never a live one, not reused right after release', () => {
     const alloc = new CallIdAllocator();
     const ids = new Set<number>();
