@@ -279,6 +279,8 @@ export class GreSession {
       return false;
     }
     const withAck = this.ackPending();
+    const rxSinceAck = this.rxSinceAck;
+    const ackDeadline = this.ackDeadline;
     const hlen = withAck ? 16 : 12;
     const start = off - hlen;
     if (start < 0) throw new ConfigError('CONFIG_ERR_INVALID_VALUE', `sendInPlace needs ${hlen} octets of headroom`);
@@ -309,6 +311,12 @@ export class GreSession {
     this.nextSeq = (seq + 1) >>> 0;
     this.sendTimes[seq & RING_MASK] = now;
     if (this.onWrite(buf, start, hlen + len) === false) {
+      // It never left: give the sequence number back (a gap would make the peer wait out
+      // its reorder timeout) and keep the ack owed.
+      this.nextSeq = seq;
+      this.rxSinceAck = rxSinceAck;
+      this.ackDeadline = ackDeadline;
+      if (withAck && ackDeadline === 0) this.scheduleAckTimer();
       tx.failed++;
       return false;
     }
@@ -381,6 +389,10 @@ export class GreSession {
       this.sendAckOnly();
       return;
     }
+    this.scheduleAckTimer();
+  }
+
+  private scheduleAckTimer(): void {
     if (this.ackDeadline !== 0) return; // already scheduled; keep the first deadline
     this.ackDeadline = this.clock.now() + this.ackDelayMs;
     if (!this.ackTimer) this.ackTimer = this.clock.setTimer(this.ackDelayMs, this.ackTimerFired);

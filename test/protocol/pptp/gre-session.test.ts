@@ -317,6 +317,8 @@ describe('GRE session: transmit window', () => {
     r.s.noteTxFailed();
     assert.deepEqual(r.s.stats.tx, { sent: 1, failed: 2, short: 1, acks: 0, oversize: 1, windowFull: 0, timeouts: 0 });
     assert.equal(r.sent[0].sequence, 0);
+    assert.ok(sendOne(r.s));
+    assert.equal(r.sent.at(-1)!.sequence, 1, 'a failed write gives its sequence number back');
     const w = rig({ firstSequence: 0xfffffffe, peerWindow: 0 });
     for (let i = 0; i < 3; i++) sendOne(w.s);
     assert.deepEqual(w.sent.map((p) => p.sequence), [0xfffffffe, 0xffffffff, 0]);
@@ -355,6 +357,19 @@ describe('GRE session: transmit window', () => {
     b.clock.advance(1000);
     assert.deepEqual(b.delivered, a.delivered);
     assert.deepEqual(b.s.stats, a.s.stats);
+  });
+
+  test('a failed write that carried an ack leaves the ack owed (ack-only follows)', () => {
+    const r = rig();
+    r.rx(data(0));
+    r.failWrites(true);
+    assert.equal(sendOne(r.s), false);
+    r.failWrites(false);
+    r.clock.advance(100);
+    const last = r.sent.at(-1)!;
+    assert.equal(last.hasSequence, false);
+    assert.equal(last.ack, 0);
+    assert.equal(r.s.stats.tx.acks, 1);
   });
 
   test('close cancels every timer', () => {
