@@ -39,24 +39,25 @@ function saveHistory(h: readonly string[]): void {
 
 /** `monitor X` without `once` on a terminal: redraw every second until a key is pressed. */
 async function liveMonitor(client: ControlClient, line: string, cwd: string, rl: readline.Interface): Promise<void> {
-  rl.pause();
+  // readline keeps stdin in raw mode and emits 'keypress'; any key ends the monitor.
   let stop = false;
   const onKey = () => { stop = true; };
-  process.stdin.on('data', onKey);
+  process.stdin.on('keypress', onKey);
   let lines = 0;
   try {
     while (!stop) {
       const r = await client.run(`${line} once`, cwd);
       if (lines) process.stdout.write(`\x1b[${lines}A\x1b[J`);
       const text = r.ok ? (r.output ?? '') : `failure: ${r.error}\n`;
-      process.stdout.write(text + '-- [Q quit|any key]\n');
+      process.stdout.write(text + '-- [any key to quit]\n');
       lines = text.split('\n').length;
       if (!r.ok) break;
       for (let i = 0; i < 10 && !stop; i++) await new Promise((res) => setTimeout(res, 100));
     }
   } finally {
-    process.stdin.off('data', onKey);
-    rl.resume();
+    process.stdin.off('keypress', onKey);
+    // Drop the key that ended the monitor from the input line.
+    rl.write(null, { ctrl: true, name: 'u' });
   }
 }
 
@@ -78,7 +79,7 @@ export async function interactive(client: ControlClient): Promise<number> {
         .catch(() => cb(null, [[], last]));
     },
   });
-  process.stdout.write(`culvert console: type a command, "/" for the root menu, ".." to go up, Tab to complete, "/quit" to leave\n\n`);
+  process.stdout.write(`culvert console: type a command, "/" for the root menu, ".." to go up, Tab or "?" for help, "/quit" to leave\n\n`);
   let pending = '';
   rl.setPrompt(promptFor(cwd));
   rl.prompt();
@@ -100,6 +101,13 @@ export async function interactive(client: ControlClient): Promise<number> {
         rl.prompt();
         continue;
       }
+    }
+    if (line.endsWith('?')) {
+      const r = await client.request({ complete: line.slice(0, -1).trimEnd() + ' ', cwd }).catch(() => undefined);
+      process.stdout.write((r?.completions ?? []).join('  ') + '\n');
+      rl.setPrompt(promptFor(cwd));
+      rl.prompt();
+      continue;
     }
     if (line !== '') {
       try {

@@ -89,6 +89,8 @@ describe('culvert command line', () => {
       '/interface pptp-cl\t', '\r',
       'add user=a connect-to=198.18.1.1 \\\r', 'name=live1\r',
       'print\r',
+      'monitor live1\r', '', '', '', '', 'q',
+      'set ?\r',
       '..\r',
       'bogus\r',
       '/system reset-configuration\r', 'n\r',
@@ -99,6 +101,8 @@ describe('culvert command line', () => {
     assert.match(plain, /\[admin@culvert\] > \/interface pptp-client\n/, 'Tab completed the menu name');
     assert.match(plain, /\[admin@culvert\] \/interface pptp-client> add user=a connect-to=198\.18\.1\.1 \\\n\\\.\.\. name=live1/);
     assert.match(plain, /name="live1"/);
+    assert.match(plain, /monitor live1\n {2}status: "terminated"\n-- \[any key to quit\]\n/, 'live monitor redraws until a key');
+    assert.match(plain, /set \?\n.*add-default-route=.*max-mtu=/, '? lists what can follow');
     assert.match(plain, /\[admin@culvert\] \/interface> bogus\nfailure: bad command name bogus/);
     assert.match(plain, /Dangerous! Reset anyway\? \[y\/N\]: n\naction cancelled\n/);
     assert.match(plain, /print count-only\n[1-9]\d*\n/);
