@@ -146,7 +146,12 @@ async function handle(o: RestOptions, req: http.IncomingMessage, res: http.Serve
     if (method === 'GET') {
       const rows = o.engine.restList(menu.path);
       if (menu.kind === 'single') return send(res, 200, rows[0]);
-      if (ident === undefined) return send(res, 200, rows);
+      if (ident === undefined) {
+        // `?name=x&disabled=no` filters, `.proplist=name,user` picks properties (as RouterOS v7).
+        const props = url.searchParams.get('.proplist')?.split(',');
+        const filtered = rows.filter((r) => [...url.searchParams].every(([k, v]) => k === '.proplist' || r[k] === v));
+        return send(res, 200, props ? filtered.map((r) => Object.fromEntries(Object.entries(r).filter(([k]) => props.includes(k)))) : filtered);
+      }
       const row = rows.find((r) => r['.id'] === ident || (menu.keyProp && r[menu.keyProp] === ident));
       return row ? send(res, 200, row) : fail(res, 404, 'no such item');
     }

@@ -239,6 +239,7 @@ describe('culvert daemon', () => {
     await c.ok('/ppp secret add name=viaconsole password=x service=l2tp');
     const secrets = (await rest('GET', '/rest/ppp/secret')).json as Record<string, string>[];
     assert.ok(secrets.some((s) => s.name === 'viaconsole' && s.service === 'l2tp'));
+    assert.deepEqual((await rest('GET', '/rest/ppp/secret?service=l2tp&.proplist=name,service')).json, [{ name: 'Home', service: 'l2tp' }, { name: 'viaconsole', service: 'l2tp' }]);
 
     const mon = await rest('POST', '/rest/interface/pptp-client/monitor', { '.id': 'pptp-hm' });
     assert.equal(mon.status, 200);
