@@ -210,7 +210,7 @@ export class TunDevice extends Channel {
 
   /** `name` may hold `%d` (kernel picks the number). Needs CAP_NET_ADMIN. */
   static open(name: string, opts: TunOptions = {}): TunDevice {
-    if (!/^[A-Za-z0-9_.%-]{1,15}$/.test(name)) {
+    if (!/^[A-Za-z0-9_.%<>-]{1,15}$/.test(name)) {
       throw new IoError('IO_ERR_BAD_ARG', `interface name "${name}" must be 1-15 characters of A-Z a-z 0-9 _ . - %`);
     }
     const n = loadNative();

@@ -9,7 +9,7 @@ import { ConfigError, IoError } from '../errors.js';
 import { ipv4ToU32 } from './ipv4.js';
 
 const run = promisify(execFile);
-const IFNAME = /^[A-Za-z0-9_.:-]{1,15}$/;
+const IFNAME = /^[A-Za-z0-9_.:<>-]{1,15}$/;
 
 function checkName(name: string): void {
   if (!IFNAME.test(name)) throw new ConfigError('CONFIG_ERR_INVALID_VALUE', `interface "${name}" is not a valid interface name`);

@@ -24,7 +24,7 @@ export interface Route {
   metric?: number;
 }
 
-const IFNAME = /^[A-Za-z0-9_.:-]{1,15}$/;
+const IFNAME = /^[A-Za-z0-9_.:<>-]{1,15}$/;
 
 function checkAddr(s: string, what: string): void {
   ipv4ToU32(s); // throws ConfigError with the value in the message
