@@ -33,7 +33,7 @@ const MAX_REQUEST = 1 << 20;
 export interface DaemonOptions {
   dataDir: string;
   socketPath: string;
-  /** 0 or undefined: REST API off. */
+  /** 0 or undefined: REST API off; -1: any free port (tests). */
   restPort?: number;
   restAddress?: string;
   host: Host;
@@ -123,11 +123,11 @@ export class Daemon {
       if (it.values.arp) await this.opts.host.setArp(it.values.name, it.values.arp).catch((e) => log('warn', (e as Error).message));
     }
     await this.listenSocket();
-    if (this.opts.restPort !== undefined && this.opts.restPort > 0) {
+    if (this.opts.restPort !== undefined && this.opts.restPort !== 0) {
       const srv = createRestServer({ engine: this.engine, metrics: this.metrics, token, log });
       await new Promise<void>((resolve, reject) => {
         srv.once('error', reject);
-        srv.listen(this.opts.restPort, this.opts.restAddress ?? '127.0.0.1', () => resolve());
+        srv.listen(Math.max(0, this.opts.restPort ?? 0), this.opts.restAddress ?? '127.0.0.1', () => resolve());
       });
       this.restServer = srv;
       const a = srv.address() as AddressInfo;
