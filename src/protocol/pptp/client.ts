@@ -14,7 +14,8 @@ import { ConfigError } from '../../errors.js';
 import { PptpControlConnection, type ControlCall, type PptpCollisionRegistry } from './control.js';
 import { PptpCallSession, type CallStatus, type CallStatusEvent, type GreTuning, type PppConfig } from './call.js';
 import type { GreStats } from './gre-session.js';
-import type { LinkStats } from '../ppp/link.js';
+import type { LinkInfo, LinkStats } from '../ppp/link.js';
+import { PptpStopReason } from '../../codec/pptp/index.js';
 import type { ControlStats } from './control.js';
 
 export interface PptpClientOptions extends GreTuning {
@@ -167,6 +168,21 @@ export class PptpClientCall {
     this.reason ??= reason;
     this.emit({ status: 'terminating...' });
     this.control.stop(reason);
+  }
+
+  /**
+   * Fatal error below us (e.g. the GRE socket died): no PPP goodbye is possible, so send
+   * Stop-Control-Connection-Request (reason 3, local shutdown) and close at once.
+   */
+  abort(reason: string): void {
+    if (this.status === 'terminated') return;
+    this.reason ??= reason;
+    this.control.fail(reason, PptpStopReason.StopLocalShutdown);
+  }
+
+  /** For `monitor`: status, Call IDs and, once PPP runs, the Link's view. */
+  info(): { status: CallStatus; reason?: string; callId: number; peerCallId: number; link?: LinkInfo } {
+    return { status: this.status, reason: this.reason, callId: this.callId, peerCallId: this.session?.call.peerCallId ?? -1, link: this.session?.link.info() };
   }
 
   get stats(): { control: ControlStats; gre?: GreStats; link?: LinkStats } {

@@ -13,7 +13,7 @@
  */
 import type { Clock } from '../clock.js';
 import { ConfigError } from '../../errors.js';
-import { PptpOcrpResult, PptpGeneralError, type OutgoingCallRequest } from '../../codec/pptp/index.js';
+import { PptpOcrpResult, PptpGeneralError, PptpStopReason, type OutgoingCallRequest } from '../../codec/pptp/index.js';
 import { PptpControlConnection, type ControlCall, type OutgoingCallDecision, type PptpCollisionRegistry } from './control.js';
 import { PptpCallSession, type CallStatusEvent, type GreTuning, type PppConfig } from './call.js';
 import { CallIdAllocator } from './call-ids.js';
@@ -164,6 +164,11 @@ export class PptpServerConnection {
 
   get peer(): string {
     return dotted(this.peerAddress);
+  }
+
+  /** Fatal error below us: StopCCRQ (local shutdown) and close at once; calls go down. */
+  abort(reason: string): void {
+    this.control.fail(reason, PptpStopReason.StopLocalShutdown);
   }
 }
 

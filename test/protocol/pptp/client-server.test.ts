@@ -206,6 +206,31 @@ describe('PPTP client <-> server: teardown (seed 002 exchange)', () => {
     }
   });
 
+  test('abort (fatal error below us): StopCCRQ with reason 3, close, terminated with the reason, on either side', () => {
+    const w = world();
+    const c = w.addClient('cli', CLIENT_ADDR);
+    c.call.start();
+    connected(w, c);
+    assert.equal(c.call.info().link?.encoding, 'MPPE128 stateless');
+    assert.equal(c.call.info().peerCallId, w.server.calls[0].callId);
+    c.call.abort('GRE socket failed');
+    w.net.run(100);
+    const stop = w.net.log.find((x) => x.what === 'StopCCRQ')!;
+    assert.equal(stop.from, 'cli');
+    assert.ok(stop.msg!.type === T.StopControlConnectionRequest && stop.msg!.reason === 3);
+    assert.deepEqual(c.statuses.at(-1), { status: 'terminated', reason: 'GRE socket failed' });
+    assert.equal(w.server.calls.length, 0);
+    const w2 = world();
+    const c2 = w2.addClient('cli', CLIENT_ADDR);
+    c2.call.start();
+    connected(w2, c2);
+    w2.serverConns[0].abort('GRE socket failed');
+    w2.net.run(100);
+    assert.equal(c2.call.status, 'terminated');
+    assert.match(c2.call.reason!, /peer stopped the control connection \(local shutdown\)/);
+    assert.equal(w2.serverCallStatus.at(-1)!.e.reason, 'GRE socket failed');
+  });
+
   test('server closing down hangs up every call', () => {
     const w = world();
     const a = w.addClient('a', CLIENT_ADDR);
