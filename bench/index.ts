@@ -5,6 +5,7 @@
 const benches: Record<string, () => Promise<{ run(args: string[]): Promise<void> }>> = {
   dataplane: () => import('./dataplane.js'),
   'ppp-link': () => import('./ppp-link.js'),
+  pptp: () => import('./pptp.js'),
 };
 
 const [name, ...rest] = process.argv.slice(2);

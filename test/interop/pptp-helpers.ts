@@ -67,7 +67,8 @@ export class CulvertDaemon {
   /** Every console command and its output, for failure messages. */
   readonly transcript: string[] = [];
 
-  constructor(readonly netns = LAB_NETNS) {
+  /** `nodeArgs`: extra node flags for the daemon process (e.g. --cpu-prof). */
+  constructor(readonly netns = LAB_NETNS, readonly nodeArgs: string[] = []) {
     this.dir = mkdtempSync(join(tmpdir(), 'culvert-pptp-interop-'));
     this.socket = join(this.dir, 'culvert.sock');
   }
@@ -76,8 +77,13 @@ export class CulvertDaemon {
     return this.err;
   }
 
+  /** PID of the daemon (ip netns exec execs node in place). */
+  get pid(): number | undefined {
+    return this.proc?.pid;
+  }
+
   async start(): Promise<void> {
-    const p = spawn('ip', ['netns', 'exec', this.netns, process.execPath, BIN, 'daemon', '--data-dir', join(this.dir, 'data'), '--socket', this.socket],
+    const p = spawn('ip', ['netns', 'exec', this.netns, process.execPath, ...this.nodeArgs, BIN, 'daemon', '--data-dir', join(this.dir, 'data'), '--socket', this.socket],
       { stdio: ['ignore', 'ignore', 'pipe'] });
     this.proc = p;
     p.stderr!.setEncoding('utf8');

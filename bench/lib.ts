@@ -1,0 +1,120 @@
+/**
+ * Small helpers shared by benchmarks that run whole tunnels between two network
+ * namespaces (test/io/helpers/netns.ts NetnsPair: 198.18.0.1 in a, 198.18.0.2 in b):
+ * apt packages, one-shot iperf3 TCP runs, an OpenVPN static-key (cipher none) baseline
+ * tunnel, per-process CPU time, medians. Every process is bounded by `timeout` and ended
+ * by PID.
+ */
+import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { NetnsPair } from '../test/io/helpers/netns.js';
+
+export const INNER_A = '198.19.0.1';
+export const INNER_B = '198.19.0.2';
+
+let port = 5301 + (process.pid % 1000) * 10;
+
+export function have(cmd: string): boolean {
+  return spawnSync('sh', ['-c', 'command -v "$1"', 'sh', cmd], { stdio: 'ignore' }).status === 0;
+}
+
+/** Installs the Debian packages behind the missing commands ([command, package] pairs). */
+export function ensurePackages(map: [string, string][]): void {
+  const need = map.filter(([cmd]) => !have(cmd)).map(([, pkg]) => pkg);
+  if (need.length === 0) return;
+  process.stderr.write(`bench: installing ${need.join(' ')}\n`);
+  execFileSync('apt-get', ['update', '-qq'], { stdio: 'inherit' });
+  execFileSync('apt-get', ['install', '-y', '-qq', '--no-install-recommends', ...need], {
+    stdio: 'inherit', env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
+  });
+}
+
+const CLK_TCK = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim()) || 100;
+
+/** utime + stime of `pids` (and their threads), microseconds. */
+export function cpuUs(pids: number[]): number {
+  let t = 0;
+  for (const pid of pids) {
+    try {
+      const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+      t += ((Number(f[11]) + Number(f[12])) * 1e6) / CLK_TCK;
+    } catch { /* gone */ }
+  }
+  return t;
+}
+
+export function kill(p: ChildProcess | undefined, sig: NodeJS.Signals = 'SIGTERM'): void {
+  if (p && p.exitCode === null && p.signalCode === null && p.pid) { try { process.kill(p.pid, sig); } catch { /* gone */ } }
+}
+
+export async function waitFor(fn: () => boolean | Promise<boolean>, ms: number, what: string): Promise<void> {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    if (await fn()) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+export function canPing(ns: string, dst: string): boolean {
+  return spawnSync('ip', ['netns', 'exec', ns, 'ping', '-c1', '-W1', dst], { stdio: 'ignore' }).status === 0;
+}
+
+export function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)]!;
+}
+
+/**
+ * One-stream iperf3 TCP from netns `from` to `dst` (server: one-shot, in netns `to`);
+ * returns received Mbit/s. A one-shot server on a fresh port per run (a persistent one
+ * wedges after a bad run), ended with SIGTERM so `timeout` passes it on.
+ */
+export function iperfTcp(from: string, to: string, dst: string, secs: number, extra: string[] = []): number {
+  const p = port++;
+  const server = spawn('ip', ['netns', 'exec', to, 'timeout', String(secs + 20), 'iperf3', '-s', '-1', '-p', String(p), '-B', dst], { stdio: 'ignore' });
+  try {
+    let out = '';
+    for (let attempt = 0; attempt < 20; attempt++) {
+      const r = spawnSync('ip', ['netns', 'exec', from, 'timeout', String(secs + 15), 'iperf3', '-c', dst, '-p', String(p), '-t', String(secs), '-J', ...extra],
+        { encoding: 'utf8' });
+      out = r.stdout;
+      let j: Record<string, any> | undefined;
+      try { j = JSON.parse(out) as Record<string, any>; } catch { /* not JSON */ }
+      if (r.status === 0 && j && !j.error) return j.end.sum_received.bits_per_second / 1e6;
+      if (!/connect|refused/i.test(out + r.stderr)) break;
+      spawnSync('sleep', ['0.2']);
+    }
+    throw new Error(`iperf3 failed: ${out.slice(0, 400)}`);
+  } finally {
+    kill(server);
+  }
+}
+
+/**
+ * OpenVPN 2.6 p2p UDP, static key, --cipher none --auth none, TUN MTU `mtu`, INNER_A in
+ * net.a and INNER_B in net.b; resolves once a ping passes. Returns its two processes
+ * (end them with kill()).
+ */
+export async function openvpnTunnel(net: NetnsPair, dir: string, mtu: number): Promise<ChildProcess[]> {
+  const procs: ChildProcess[] = [];
+  const key = join(dir, 'ovpn.key');
+  execFileSync('openvpn', ['--genkey', 'secret', key], { stdio: 'ignore' });
+  const start = (ns: string, local: string, remote: string, me: string, peer: string): void => {
+    procs.push(spawn('ip', ['netns', 'exec', ns, 'openvpn', '--dev', 'ovpn0', '--dev-type', 'tun', '--proto', 'udp',
+      '--local', local, '--remote', remote, '--lport', '1194', '--rport', '1194', '--ifconfig', me, peer,
+      '--secret', key, '--cipher', 'none', '--auth', 'none', '--tun-mtu', String(mtu), '--verb', '1'], { stdio: 'ignore' }));
+  };
+  try {
+    start(net.a, '198.18.0.1', '198.18.0.2', INNER_A, INNER_B);
+    start(net.b, '198.18.0.2', '198.18.0.1', INNER_B, INNER_A);
+    const exists = (ns: string): boolean => spawnSync('ip', ['-n', ns, 'link', 'show', 'ovpn0'], { stdio: 'ignore' }).status === 0;
+    await waitFor(() => exists(net.a) && exists(net.b), 10000, 'openvpn tun devices');
+    await waitFor(() => canPing(net.a, INNER_B), 15000, 'openvpn tunnel to pass ping');
+    return procs;
+  } catch (e) {
+    for (const p of procs) kill(p);
+    throw e;
+  }
+}
