@@ -7,6 +7,7 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
+import * as net from 'node:net';
 import * as path from 'node:path';
 import { Netns, nsFetch, startDaemon, tmpDir, type DaemonProc, type TestClient } from './helpers.js';
 import { MENUS } from '../../src/mgmt/schema.js';
@@ -283,6 +284,29 @@ describe('culvert daemon', () => {
       await d2.kill9();
       ns2.remove();
     }
+  });
+
+  it('answers garbage on the control socket with an error and keeps serving; a second daemon on the same socket refuses', async () => {
+    const raw = await new Promise<string>((resolve, reject) => {
+      const sock = net.connect(d.socket);
+      let buf = '';
+      sock.setEncoding('utf8');
+      sock.on('data', (x: string) => {
+        buf += x;
+        if (buf.split('\n').length > 3) { sock.end(); resolve(buf); }
+      });
+      sock.on('error', reject);
+      sock.write('this is not json\n{"nocmd":1}\n{"cmd":"/ppp aaa print"}\n');
+    });
+    const [a, b, cc] = raw.trim().split('\n').map((l) => JSON.parse(l));
+    assert.deepEqual([a.ok, a.code], [false, 'CONSOLE_ERR_PROTOCOL']);
+    assert.deepEqual([b.ok, b.code], [false, 'CONSOLE_ERR_PROTOCOL']);
+    assert.equal(cc.ok, true);
+    assert.match(cc.output, /use-radius: no/);
+    const second = await startDaemon({ netns: ns, socket: d.socket, expectExit: true });
+    assert.equal(await second.exited, 1);
+    assert.match(second.stderr(), /another culvert daemon is listening on/);
+    assert.match(await c.ok('/ppp aaa print'), /accounting/);
   });
 
   it('SIGTERM exits 0 and removes the addresses and routes it installed', async () => {
