@@ -276,6 +276,25 @@ describe('PPTP server: calls and Call IDs', () => {
     assert.equal(ends[2].call.status, 'connected');
   });
 
+  test('20 calls come up and go down (half hung up by clients, half by the server): nothing left behind', () => {
+    const w = world({ maxChannels: 1 });
+    const ends = Array.from({ length: 20 }, (_, i) => w.addClient(`c${i}`, CLIENT_ADDR + (i % 4)));
+    for (const e of ends) e.call.start();
+    connected(w, ...ends);
+    assert.equal(w.server.calls.length, 20);
+    assert.equal(w.server.callIds.size, 20);
+    for (const [i, e] of ends.entries()) {
+      if (i % 2) e.call.hangup('bye');
+      else w.server.calls.find((c) => c.peerCallId === e.call.callId && c.peerAddress === e.address)!.hangup('kick');
+    }
+    w.net.run(10_000);
+    assert.ok(ends.every((e) => e.call.status === 'terminated' && e.call.control.state === 'closed'));
+    assert.equal(w.server.calls.length, 0);
+    assert.equal(w.server.connectionCount, 0);
+    assert.equal(w.server.callIds.size, 0);
+    assert.equal(w.net.clock.timerCount, 0);
+  });
+
   test('GRE demux: an unknown Call ID or the right Call ID from another address is dropped and counted', () => {
     const w = world();
     const c = w.addClient('cli', CLIENT_ADDR);
