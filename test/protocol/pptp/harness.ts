@@ -206,8 +206,6 @@ export interface World {
   addClient(name: string, address: number, o?: Partial<PptpClientOptions>): ClientEnd;
 }
 
-export const SERVER_ADDR = 0xc6120001; // 198.18.0.1
-
 /**
  * A PptpServer and any number of PptpClientCalls. GRE from clients goes to
  * server.receiveGre(clientAddress); GRE from the server goes to the client whose
