@@ -70,6 +70,8 @@ export interface PppRouteOptions {
   nohostroute?: boolean;
   /** The secret's RouterOS `routes=` ("dst [gateway [metric]],..."), installed while up. */
   routes?: string;
+  /** Routes already parsed (e.g. ResolvedSession.routes); without gateway/dev they go via this interface. */
+  routeList?: readonly Route[];
   /** Interfaces whose proxy_arp is switched on while up (profile/interface asks for proxy-arp). */
   proxyArp?: readonly string[];
 }
@@ -165,6 +167,7 @@ export class PppInterface {
   private txCount = 0;
   private txBuf: Uint8Array | undefined;
   private inRx = false;
+  private rxBuf: Uint8Array | undefined;
   private configuring: Promise<void> = Promise.resolve();
 
   constructor(o: PppInterfaceOptions) {
@@ -256,7 +259,7 @@ export class PppInterface {
     void now;
     const link = this.transport?.link;
     const li = this.up && link ? link.info() : undefined;
-    const m: Record<string, string> = { status: this.status === 'terminated' && this.reason ? `terminated: ${this.reason}` : this.status };
+    const m: Record<string, string> = { status: this.status === 'terminated' && this.reason ? `terminated - ${this.reason}` : this.status };
     if (li) {
       m.uptime = formatDuration(li.uptimeMs);
       m['idle-time'] = formatDuration(li.idleMs);
@@ -281,20 +284,28 @@ export class PppInterface {
     if (!tun) { this.counters.drops.noTun++; return; }
     this.counters.rxPackets++;
     this.counters.rxBytes += len;
-    if (!this.inRx) { tun.sendOne(buf, off, len); return; }
-    if (this.txBuf !== buf || this.txCount === MAX_BATCH) this.flushTun();
+    // Only views of the socket's rx buffer may wait for the batch's end: anything else
+    // (a reorder-pool slot) can be reused before then.
+    if (!this.inRx || buf !== this.rxBuf) { tun.sendOne(buf, off, len); return; }
+    if (this.txCount === MAX_BATCH) this.flushTun();
     this.txBuf = buf;
     const m = this.txMeta;
     const i = this.txCount++ * META_WORDS;
     m[i] = off; m[i + 1] = len; m[i + 2] = 0; m[i + 3] = 0;
   }
 
-  /** A socket batch starts: deliverIp queues instead of writing. */
-  beginRx(): void { this.inRx = true; }
+  /**
+   * A socket batch whose rx buffer is `buf` starts: deliverIp of views into `buf` queue
+   * instead of writing (buf must stay untouched until endRx).
+   */
+  beginRx(buf: Uint8Array): void { this.inRx = true; this.rxBuf = buf; }
+
+  get inBatch(): boolean { return this.inRx; }
 
   /** The socket batch ended: one TUN write for what was queued. */
   endRx(): void {
     this.inRx = false;
+    this.rxBuf = undefined;
     this.flushTun();
   }
 
@@ -382,6 +393,14 @@ export class PppInterface {
         } catch (e) {
           this.log(`route ${r.dst}: ${(e as Error).message}`);
         }
+      }
+    }
+    for (const r0 of this.o.routeList ?? []) {
+      const r: Route = { ...r0, dev: r0.dev ?? (r0.gateway === undefined ? this.ifname : undefined) };
+      try {
+        if (await this.routeSet.add(r)) routes.push(r);
+      } catch (e) {
+        this.log(`route ${r.dst}: ${(e as Error).message}`);
       }
     }
     for (const ifn of this.o.proxyArp ?? []) await this.routeSet.setProxyArp(ifn, true);

@@ -6,7 +6,10 @@
  */
 import type { Runtime } from './runtime.js';
 import type { Daemon } from './daemon.js';
+import { createPptpRuntime } from '../io/runtime/pptp.js';
 
 export type RuntimeFactory = (daemon: Daemon) => Runtime | Promise<Runtime>;
 
-export const RUNTIME_FACTORIES: RuntimeFactory[] = [];
+export const RUNTIME_FACTORIES: RuntimeFactory[] = [
+  (daemon) => createPptpRuntime(daemon),
+];

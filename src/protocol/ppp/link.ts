@@ -459,6 +459,30 @@ export class Link {
     this.finish();
   }
 
+  /**
+   * Server: settings RouterOS decides only once the user is known (secret > profile, pool
+   * allocation at authentication): our address, the one we assign, DNS, use-encryption.
+   * Takes effect if called before the Network phase (e.g. from the verifier); returns false
+   * (and changes nothing) later.
+   */
+  setPeerSettings(s: { localAddress?: string; remoteAddress?: string; dns?: readonly string[]; useEncryption?: UseEncryption }): boolean {
+    if (this.finished || this.phase === 'network' || this.phase === 'running' || this.phase === 'terminate') return false;
+    const ip = this.ipcp.ctx;
+    if (s.localAddress !== undefined) {
+      ip.localAddress = address('local-address', s.localAddress);
+      ip.requestAddress = true;
+    }
+    if (s.remoteAddress !== undefined && this.role === 'server') ip.assignAddress = address('remote-address', s.remoteAddress);
+    if (s.dns !== undefined && this.role === 'server') {
+      ip.provide.delete(ipcpDns.PRIMARY);
+      ip.provide.delete(ipcpDns.SECONDARY);
+      if (s.dns[0]) ip.provide.set(ipcpDns.PRIMARY, address('dns-server', s.dns[0]));
+      if (s.dns[1]) ip.provide.set(ipcpDns.SECONDARY, address('dns-server', s.dns[1]));
+    }
+    if (s.useEncryption !== undefined) this.ccp.ctx.useEncryption = s.useEncryption;
+    return true;
+  }
+
   get isUp(): boolean {
     return this.upReported && !this.finished;
   }

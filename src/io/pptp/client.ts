@@ -1,0 +1,177 @@
+/**
+ * PPTP client on real sockets: TCP to the server's port 1723 (node `net`), GRE on the
+ * shared raw socket, PPP on a PppInterface. One PptpClientConnection is one attempt: it
+ * dials, runs until the call ends, and reports the end once (`onEnd`); the runtime
+ * decides about redialing. The protocol layer (PptpClientCall: control connection, the
+ * GRE session with its sequencing, acks and reorder buffer, the PPP Link) does the
+ * protocol; this file only pumps bytes.
+ */
+import * as net from 'node:net';
+import type { Clock, Timer } from '../../protocol/clock.js';
+import { PptpClientCall, PPTP_IP_HEADROOM, type CallStatusEvent, type PppConfig, type GreTuning } from '../../protocol/pptp/index.js';
+import { RealClock } from '../real-clock.js';
+import { ipv4ToU32 } from '../ipv4.js';
+import type { PppInterface, TunnelTransport } from '../ppp-interface.js';
+import { greSocket, type SharedGreSocket } from './gre-socket.js';
+
+export const PPTP_PORT = 1723;
+
+export interface PptpClientConnectionOptions {
+  /** Server address (RouterOS connect-to). */
+  connectTo: string;
+  port?: number;
+  /** Local address to bind TCP and GRE to (default any). */
+  localAddress?: string;
+  /** SO_MARK for the GRE socket (pptp(8) --rtmark). */
+  mark?: number;
+  ppp: PppConfig;
+  gre?: GreTuning;
+  iface: PppInterface;
+  clock?: Clock;
+  /** TCP connect time-out (default 10 s). */
+  connectTimeoutMs?: number;
+  log?: (line: string) => void;
+  onStatus?: (e: CallStatusEvent) => void;
+  /** Called once when this attempt is over (never connected, or connected and dropped). */
+  onEnd?: (reason: string, wasConnected: boolean) => void;
+}
+
+export class PptpClientConnection {
+  readonly call: PptpClientCall;
+  status: CallStatusEvent['status'] = 'dialing';
+  reason: string | undefined;
+  connected = false;
+  private readonly o: PptpClientConnectionOptions;
+  private readonly serverU32: number;
+  private sock: net.Socket | undefined;
+  private gre: SharedGreSocket | undefined;
+  private releaseGre: (() => void) | undefined;
+  private ended = false;
+  private forceTimer: Timer | undefined;
+  private readonly clock: Clock;
+
+  constructor(o: PptpClientConnectionOptions) {
+    this.o = o;
+    this.clock = o.clock ?? new RealClock();
+    this.serverU32 = ipv4ToU32(o.connectTo);
+    const iface = o.iface;
+    this.call = new PptpClientCall({
+      ...(o.gre ?? {}),
+      clock: this.clock,
+      ppp: o.ppp,
+      peerAddress: o.connectTo,
+      hostName: 'culvert',
+      vendorName: 'culvert',
+      onTcpWrite: (b) => { this.sock?.write(Buffer.from(b)); },
+      onTcpClose: () => { this.sock?.end(); },
+      onGreWrite: (b, off, len) => this.gre?.send(this.serverU32, b, off, len) ?? false,
+      onIp: (b, off, len) => iface.deliverIp(b, off, len),
+      onStatus: (e) => this.statusEvent(e),
+      log: o.log,
+    });
+  }
+
+  /** Dial: TCP connect, then the control connection and the call. */
+  start(): void {
+    const o = this.o;
+    try {
+      this.gre = greSocket(o.localAddress ?? '0.0.0.0', o.mark ?? 0);
+      const iface = o.iface;
+      this.releaseGre = this.gre.addPeer(this.serverU32, {
+        packet: (buf, off, len, src) => {
+          if (!iface.inBatch) iface.beginRx(buf);
+          this.call.receiveGre(buf, off, len, src);
+        },
+        batchEnd: () => iface.endRx(),
+      });
+    } catch (e) {
+      this.end(`cannot open GRE socket: ${(e as Error).message}`);
+      return;
+    }
+    this.status = 'dialing';
+    o.onStatus?.({ status: 'dialing' });
+    const sock = net.connect({ host: o.connectTo, port: o.port ?? PPTP_PORT, localAddress: o.localAddress });
+    this.sock = sock;
+    sock.setNoDelay(true);
+    sock.setTimeout(o.connectTimeoutMs ?? 10_000, () => {
+      if (!this.call.session) sock.destroy(new Error('connection timed out'));
+    });
+    sock.once('connect', () => {
+      sock.setTimeout(0);
+      this.call.start();
+    });
+    sock.on('data', (c: Buffer) => this.call.receiveTcp(c));
+    sock.on('error', (e: NodeJS.ErrnoException) => {
+      this.reason ??= `cannot connect to ${o.connectTo}: ${e.code ?? e.message}`;
+    });
+    sock.once('close', () => {
+      this.sock = undefined;
+      this.call.tcpClosed();
+      // The protocol reports 'terminated'; if it never started (connect failed), end here.
+      if (this.call.status !== 'terminated' && !this.call.session) this.end(this.reason ?? 'connection closed');
+      else if (this.call.status === 'terminated') this.end(this.call.reason ?? this.reason ?? 'connection closed');
+    });
+  }
+
+  /** Hang up (RouterOS disable): the full RFC 2637 teardown, forced after 5 s. */
+  hangup(reason = 'disconnected by administrator'): void {
+    if (this.ended) return;
+    this.reason ??= reason;
+    this.call.hangup(reason);
+    this.forceTimer ??= this.clock.setTimer(5000, () => {
+      this.sock?.destroy();
+      this.end(reason);
+    });
+  }
+
+  private transport(): TunnelTransport {
+    const call = this.call;
+    return {
+      headroom: PPTP_IP_HEADROOM,
+      sendIp: (b, off, len) => call.sendIp(b, off, len),
+      get link() { return call.session?.link; },
+    };
+  }
+
+  private statusEvent(e: CallStatusEvent): void {
+    this.status = e.status;
+    const iface = this.o.iface;
+    if (e.status === 'connected' && e.info) {
+      if (!this.connected) iface.attach(this.transport());
+      this.connected = true;
+      void iface.linkUp(e.info);
+    } else if (e.status === 'terminated') {
+      this.reason ??= e.reason;
+      this.end(e.reason ?? 'terminated');
+      return;
+    } else iface.setStatus(e.status);
+    this.o.onStatus?.(e);
+  }
+
+  private end(reason: string): void {
+    if (this.ended) return;
+    this.ended = true;
+    this.forceTimer?.cancel();
+    this.reason ??= reason;
+    this.status = 'terminated';
+    const wasConnected = this.connected;
+    this.connected = false;
+    void this.o.iface.linkDown(this.reason);
+    this.releaseGre?.();
+    this.releaseGre = undefined;
+    this.gre = undefined;
+    if (this.sock) {
+      const s = this.sock;
+      s.end();
+      // Give the StopCCRP a moment to leave, then make sure the socket is gone.
+      this.clock.setTimer(1000, () => s.destroy());
+    }
+    this.o.log?.(`pptp client ${this.o.connectTo}: terminated: ${this.reason}`);
+    this.o.onStatus?.({ status: 'terminated', reason: this.reason });
+    this.o.onEnd?.(this.reason, wasConnected);
+  }
+
+  get stats() {
+    return this.call.stats;
+  }
+}

@@ -1,0 +1,113 @@
+/**
+ * Raw GRE (IP protocol 47) sockets, one per local address (and SO_MARK), shared by every
+ * PPTP client and server in the process: a raw socket sees every GRE packet for the host
+ * anyway, so one read path demultiplexes to the right call.
+ *
+ * Each received batch is parsed only as far as the IPv4 header (IHL) here; the GRE header
+ * is the protocol layer's (GreSession counts truncated/invalid ones). Packets go to the
+ * listener registered for their source address, else to the catch-all (a server), else
+ * they are counted as `noListener`. Listeners learn when a batch ends so they can flush
+ * batched TUN writes.
+ */
+import { IoError } from '../../errors.js';
+import { META_WORDS, RawSocket } from '../native.js';
+
+export interface GreListener {
+  /** buf[off, off+len) starts at the GRE header; `src` is the sender (host-order u32). Valid only during the call. */
+  packet(buf: Uint8Array, off: number, len: number, src: number): void;
+  /** The socket batch that delivered packets to this listener ended. */
+  batchEnd?(): void;
+}
+
+export interface GreSocketStats {
+  /** IPv4 header too short or longer than the packet. */
+  malformed: number;
+  /** No client or server wanted it. */
+  noListener: number;
+  /** Received whole packets. */
+  packets: number;
+}
+
+export class SharedGreSocket {
+  readonly stats: GreSocketStats = { malformed: 0, noListener: 0, packets: 0 };
+  private readonly byPeer = new Map<number, GreListener>();
+  private catchAll: GreListener | undefined;
+  private readonly touched: GreListener[] = [];
+  private refs = 0;
+
+  constructor(readonly key: string, readonly sock: RawSocket, private readonly onLast: () => void) {
+    sock.onBatch = (n) => this.batch(n);
+  }
+
+  /** Listen to GRE from `peer` (a client to its server). */
+  addPeer(peer: number, l: GreListener): () => void {
+    if (this.byPeer.has(peer)) throw new IoError('IO_ERR_GRE_PEER_IN_USE', 'another PPTP client already talks to this server from this address');
+    this.byPeer.set(peer, l);
+    this.refs++;
+    return () => {
+      if (this.byPeer.get(peer) === l) this.byPeer.delete(peer);
+      this.release();
+    };
+  }
+
+  /** Listen to GRE from everyone else (a server). */
+  addCatchAll(l: GreListener): () => void {
+    if (this.catchAll) throw new IoError('IO_ERR_GRE_PEER_IN_USE', 'a PPTP server already listens on this address');
+    this.catchAll = l;
+    this.refs++;
+    return () => {
+      if (this.catchAll === l) this.catchAll = undefined;
+      this.release();
+    };
+  }
+
+  /** Sends one GRE packet (buf[off, off+len) from the GRE header on) to `dst`. */
+  send(dst: number, buf: Uint8Array, off: number, len: number): boolean {
+    return this.sock.sendOne(buf, off, len, dst, 0) === 1;
+  }
+
+  private release(): void {
+    if (--this.refs <= 0) {
+      this.sock.close();
+      this.onLast();
+    }
+  }
+
+  private batch(n: number): void {
+    const meta = this.sock.rxMeta;
+    const buf = this.sock.rx;
+    const st = this.stats;
+    const touched = this.touched;
+    try {
+      for (let i = 0; i < n; i++) {
+        const j = i * META_WORDS;
+        const off = meta[j], len = meta[j + 1], src = meta[j + 2];
+        st.packets++;
+        // Raw IPv4 sockets hand us the IP header: skip IHL words.
+        const ihl = (buf[off] & 15) * 4;
+        if (len < 20 || ihl < 20 || ihl >= len) { st.malformed++; continue; }
+        const l = this.byPeer.get(src) ?? this.catchAll;
+        if (!l) { st.noListener++; continue; }
+        if (l.batchEnd && !touched.includes(l)) touched.push(l);
+        l.packet(buf, off + ihl, len - ihl, src);
+      }
+    } finally {
+      for (let i = 0; i < touched.length; i++) touched[i].batchEnd!();
+      touched.length = 0;
+    }
+  }
+}
+
+const sockets = new Map<string, SharedGreSocket>();
+
+/** The shared GRE socket for `address` (default 0.0.0.0) and `mark` (SO_MARK, pptp(8) --rtmark). */
+export function greSocket(address = '0.0.0.0', mark = 0): SharedGreSocket {
+  const key = `${address}/${mark}`;
+  let s = sockets.get(key);
+  if (!s) {
+    const raw = RawSocket.open(47, { address, mark: mark || undefined });
+    s = new SharedGreSocket(key, raw, () => sockets.delete(key));
+    sockets.set(key, s);
+  }
+  return s;
+}

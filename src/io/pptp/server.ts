@@ -1,0 +1,351 @@
+/**
+ * PPTP server on real sockets: TCP listener on port 1723 (bound to a configurable
+ * address), one shared raw GRE socket, many calls (also several behind one NAT address:
+ * the protocol layer demultiplexes by our Call ID and checks the peer address). Each call
+ * is authenticated against the caller's user database at authentication time, and once
+ * PPP is up gets its own PppInterface (`<pptp-USER>` or a static name), addresses and
+ * routes; everything is given back when the call ends.
+ *
+ * Bad input never reaches further than its own connection: the protocol layer drops and
+ * counts bad GRE (wrong version/protocol/length/Call ID) and closes a control connection
+ * whose stream is broken (bad magic cookie, impossible length).
+ */
+import * as net from 'node:net';
+import type { Clock } from '../../protocol/clock.js';
+import { PptpServer, PPTP_IP_HEADROOM, type PptpServerCall, type PppConfig, type GreTuning, type CallStatusEvent } from '../../protocol/pptp/index.js';
+import type { AuthRequest, AuthVerdict, AuthVerifier } from '../../protocol/ppp/auth/types.js';
+import { LocalVerifier } from '../../protocol/ppp/auth/verifier.js';
+import type { UseEncryption } from '../../protocol/ppp/options/ccp-context.js';
+import { RealClock } from '../real-clock.js';
+import { PppInterface, type PppInterfaceOptions } from '../ppp-interface.js';
+import type { Route } from '../routes.js';
+import { greSocket, type SharedGreSocket } from './gre-socket.js';
+import { PPTP_PORT } from './client.js';
+
+/** What the server learns about a user at authentication (RouterOS: secret > profile > pool). */
+export interface ServerSessionSettings {
+  localAddress?: string;
+  remoteAddress?: string;
+  dns?: string[];
+  useEncryption?: UseEncryption;
+  routes?: Route[];
+  /** Give pool addresses back (idempotent). */
+  release(): void;
+}
+
+export interface PptpServerAdapterOptions {
+  address?: string;
+  port?: number;
+  /** PPP settings for every call (authentication, max-mtu, max-mru, keepalive-timeout, use-encryption of default-profile). */
+  ppp: Omit<PppConfig, 'verifier'>;
+  gre?: GreTuning;
+  /** The password of an enabled secret for this user (service any|pptp), or undefined. Never logged. */
+  passwordFor(user: string): string | undefined;
+  /** Resolve the session after the password checked out; throw to refuse (only-one, empty pool...). */
+  sessionFor(user: string, callerId: string): ServerSessionSettings;
+  /** RouterOS interface name for a connected user: a static /interface pptp-server entry or `<pptp-USER>`. */
+  interfaceFor(user: string): { name: string; dynamic: boolean };
+  /** Extra PppInterface options (netns for tests, proxyArp...). */
+  ifaceOptions?: Partial<PppInterfaceOptions>;
+  clock?: Clock;
+  log?: (line: string) => void;
+  /** Something changed (a session came or went): the runtime refreshes what depends on it. */
+  onChange?: () => void;
+}
+
+/** One call as the runtime sees it. */
+export interface ServerSession {
+  readonly id: number;
+  readonly call: PptpServerCall;
+  /** The client's address (RouterOS caller-id). */
+  readonly callerId: string;
+  user?: string;
+  settings?: ServerSessionSettings;
+  iface?: PppInterface;
+  /** RouterOS name of the interface, once connected. */
+  name?: string;
+  dynamic: boolean;
+  status: CallStatusEvent['status'];
+  reason?: string;
+}
+
+export interface PptpServerAdapterStats {
+  authFailures: number;
+  tcpConnections: number;
+  /** Ended calls' data counters, so totals survive the call. */
+  closed: { rxPackets: number; rxBytes: number; txPackets: number; txBytes: number };
+}
+
+export class PptpServerAdapter {
+  readonly server: PptpServer;
+  readonly sessions = new Map<number, ServerSession>();
+  readonly stats: PptpServerAdapterStats = { authFailures: 0, tcpConnections: 0, closed: { rxPackets: 0, rxBytes: 0, txPackets: 0, txBytes: 0 } };
+  private o: PptpServerAdapterOptions;
+  private readonly clock: Clock;
+  private readonly conns = new Set<ReturnType<PptpServer['accept']>>();
+  /** Control-channel counters of connections that are gone. */
+  private readonly closedControl = { unknown: 0, unexpected: 0, broken: 0 };
+  private tcp: net.Server | undefined;
+  private gre: SharedGreSocket | undefined;
+  private releaseGre: (() => void) | undefined;
+  private readonly sockets = new Set<net.Socket>();
+  private readonly touched: PppInterface[] = [];
+  private rxBuf: Uint8Array | undefined;
+  private closing = false;
+
+  constructor(o: PptpServerAdapterOptions) {
+    this.o = o;
+    this.clock = o.clock ?? new RealClock();
+    this.server = new PptpServer({
+      ...(o.gre ?? {}),
+      clock: this.clock,
+      hostName: 'culvert',
+      vendorName: 'culvert',
+      ppp: (ctx) => {
+        if (this.closing) return { refuse: 'server shutting down' };
+        return { ...this.o.ppp, verifier: this.verifier(ctx.callId, ctx.peer) };
+      },
+      onGreWrite: (peer, b, off, len) => this.gre?.send(peer, b, off, len) ?? false,
+      onIp: (call, b, off, len) => this.ipIn(call, b, off, len),
+      onCallStatus: (call, e) => this.callStatus(call, e),
+      log: o.log,
+    });
+  }
+
+  get listening(): boolean { return this.tcp?.listening ?? false; }
+
+  async listen(): Promise<void> {
+    const o = this.o;
+    this.gre = greSocket(o.address ?? '0.0.0.0');
+    this.releaseGre = this.gre.addCatchAll({
+      packet: (buf, off, len, src) => {
+        this.rxBuf = buf;
+        this.server.receiveGre(src, buf, off, len);
+      },
+      batchEnd: () => {
+        for (const f of this.touched) f.endRx();
+        this.touched.length = 0;
+        this.rxBuf = undefined;
+      },
+    });
+    const srv = net.createServer((s) => this.accept(s));
+    this.tcp = srv;
+    try {
+      await new Promise<void>((resolve, reject) => {
+        srv.once('error', reject);
+        srv.listen(o.port ?? PPTP_PORT, o.address ?? '0.0.0.0', () => { srv.off('error', reject); resolve(); });
+      });
+    } catch (e) {
+      this.releaseGre();
+      this.releaseGre = undefined;
+      this.tcp = undefined;
+      throw e;
+    }
+    srv.on('error', (e) => o.log?.(`pptp server: ${e.message}`));
+    o.log?.(`pptp server listening on ${o.address ?? '0.0.0.0'}:${o.port ?? PPTP_PORT}`);
+  }
+
+  /** New settings (max-mtu, authentication, ...) for calls that start from now on. */
+  updatePpp(ppp: Omit<PppConfig, 'verifier'>): void {
+    this.o = { ...this.o, ppp };
+  }
+
+  /** Control-channel drops: unknown message types (skipped), unexpected ones, streams closed as broken. */
+  controlCounters(): Record<string, number> {
+    const c = { ...this.closedControl };
+    for (const k of this.conns) { c.unknown += k.control.stats.unknown; c.unexpected += k.control.stats.unexpected; }
+    return { control_unknown_type: c.unknown, control_unexpected: c.unexpected, control_stream_broken: c.broken };
+  }
+
+  /** `/ppp active remove`: disconnect one call. */
+  disconnect(id: number, reason = 'disconnected by administrator'): boolean {
+    const s = this.sessions.get(id);
+    if (!s) return false;
+    s.call.hangup(reason);
+    return true;
+  }
+
+  /** Stop listening, hang every call up, wait (bounded) until interfaces and routes are gone. */
+  async close(reason = 'server shutting down'): Promise<void> {
+    this.closing = true;
+    this.tcp?.close();
+    this.server.close(reason);
+    const end = Date.now() + 3000;
+    while (this.sessions.size > 0 && Date.now() < end) await new Promise((r) => setTimeout(r, 20));
+    for (const s of [...this.sessions.values()]) {
+      s.call.session.callDown(reason);
+    }
+    for (const s of [...this.sessions.values()]) await this.finish(s, reason);
+    for (const s of this.sockets) s.destroy();
+    this.sockets.clear();
+    this.releaseGre?.();
+    this.releaseGre = undefined;
+  }
+
+  /** GRE-level counters: protocol layer's plus the raw socket's. */
+  greCounters(): Record<string, number> {
+    const st = this.server.stats;
+    const g = this.gre?.stats;
+    return {
+      gre_no_call: st.greNoCall, gre_wrong_peer: st.greWrongPeer, gre_invalid: st.greInvalid,
+      ip_malformed: g?.malformed ?? 0,
+    };
+  }
+
+  private accept(s: net.Socket): void {
+    if (this.closing) { s.destroy(); return; }
+    this.stats.tcpConnections++;
+    this.sockets.add(s);
+    s.setNoDelay(true);
+    const peer = (s.remoteAddress ?? '0.0.0.0').replace(/^::ffff:/, '');
+    let conn: ReturnType<PptpServer['accept']>;
+    try {
+      conn = this.server.accept({
+        peerAddress: peer,
+        onWrite: (b) => { if (!s.destroyed) s.write(Buffer.from(b)); },
+        onClose: (reason) => {
+          if (/malformed control stream/.test(reason)) this.closedControl.broken++;
+          s.end();
+          this.clock.setTimer(1000, () => s.destroy());
+        },
+      });
+    } catch (e) {
+      this.o.log?.(`pptp server: refusing connection from ${peer}: ${(e as Error).message}`);
+      s.destroy();
+      return;
+    }
+    this.conns.add(conn);
+    s.on('data', (c: Buffer) => conn.receive(c));
+    s.on('error', () => {});
+    s.once('close', () => {
+      this.sockets.delete(s);
+      conn.tcpClosed();
+      if (this.conns.delete(conn)) {
+        this.closedControl.unknown += conn.control.stats.unknown;
+        this.closedControl.unexpected += conn.control.stats.unexpected;
+      }
+    });
+  }
+
+  private verifier(callId: number, callerId: string): AuthVerifier {
+    return {
+      verify: async (req: AuthRequest): Promise<AuthVerdict> => {
+        const o = this.o;
+        const user = req.user;
+        const local = new LocalVerifier((u) => {
+          const p = o.passwordFor(u);
+          return p === undefined ? undefined : { password: p };
+        });
+        const v = await local.verify(req);
+        if (!v.ok) {
+          this.stats.authFailures++;
+          o.log?.(`pptp server: authentication failed for user ${user} from ${callerId}`);
+          return v;
+        }
+        let settings: ServerSessionSettings;
+        try {
+          settings = o.sessionFor(user, callerId);
+        } catch (e) {
+          this.stats.authFailures++;
+          o.log?.(`pptp server: refusing user ${user} from ${callerId}: ${(e as Error).message}`);
+          return { ok: false, message: (e as Error).message };
+        }
+        const call = this.server.call(callId);
+        let rec = call ? this.sessions.get(callId) : undefined;
+        if (call && !rec) {
+          rec = { id: callId, call, callerId: call.peer, dynamic: true, status: call.status };
+          this.sessions.set(callId, rec);
+        }
+        if (!call || !rec) {
+          settings.release();
+          return { ok: false, message: 'call gone' };
+        }
+        rec.user = user;
+        rec.settings = settings;
+        call.session.link.setPeerSettings({
+          localAddress: settings.localAddress,
+          remoteAddress: settings.remoteAddress,
+          dns: settings.dns,
+          useEncryption: settings.useEncryption,
+        });
+        return v;
+      },
+    };
+  }
+
+  private ipIn(call: PptpServerCall, buf: Uint8Array, off: number, len: number): void {
+    const f = this.sessions.get(call.callId)?.iface;
+    if (!f) return;
+    if (this.rxBuf === buf && !f.inBatch) {
+      f.beginRx(buf);
+      this.touched.push(f);
+    }
+    f.deliverIp(buf, off, len);
+  }
+
+  private callStatus(call: PptpServerCall, e: CallStatusEvent): void {
+    let rec = this.sessions.get(call.callId);
+    if (!rec) {
+      if (e.status === 'terminated') return;
+      rec = { id: call.callId, call, callerId: call.peer, dynamic: true, status: e.status };
+      this.sessions.set(call.callId, rec);
+    }
+    rec.status = e.status;
+    if (e.status === 'connected' && e.info && !rec.iface) {
+      void this.bringUp(rec, e);
+    } else if (e.status === 'terminated') {
+      rec.reason = e.reason;
+      void this.finish(rec, e.reason ?? 'terminated');
+    } else rec.iface?.setStatus(e.status);
+    this.o.onChange?.();
+  }
+
+  private async bringUp(rec: ServerSession, e: CallStatusEvent): Promise<void> {
+    const user = rec.user ?? e.info?.user ?? 'unknown';
+    const { name, dynamic } = this.o.interfaceFor(user);
+    rec.name = name;
+    rec.dynamic = dynamic;
+    const iface = new PppInterface({
+      ...(this.o.ifaceOptions ?? {}),
+      name,
+      routeList: rec.settings?.routes,
+      log: this.o.log,
+    });
+    rec.iface = iface;
+    try {
+      await iface.open();
+    } catch (err) {
+      this.o.log?.(`pptp server: cannot create interface ${name}: ${(err as Error).message}`);
+      rec.iface = undefined;
+      rec.call.hangup('cannot create interface');
+      return;
+    }
+    if (rec.status === 'terminated') { await iface.close(); rec.iface = undefined; return; }
+    const call = rec.call;
+    iface.attach({
+      headroom: PPTP_IP_HEADROOM,
+      sendIp: (b, off, len) => call.sendIp(b, off, len),
+      get link() { return call.session.link; },
+    });
+    await iface.linkUp(e.info!);
+    this.o.log?.(`pptp server: ${user} connected from ${rec.callerId} as ${name} (${e.info!.remoteAddress})`);
+    this.o.onChange?.();
+  }
+
+  private async finish(rec: ServerSession, reason: string): Promise<void> {
+    if (this.sessions.get(rec.id) !== rec) return;
+    this.sessions.delete(rec.id);
+    const f = rec.iface;
+    rec.iface = undefined;
+    if (f) {
+      const c = this.stats.closed;
+      c.rxPackets += f.counters.rxPackets; c.rxBytes += f.counters.rxBytes;
+      c.txPackets += f.counters.txPackets; c.txBytes += f.counters.txBytes;
+      await f.linkDown(reason);
+      await f.close();
+    }
+    rec.settings?.release();
+    if (rec.user) this.o.log?.(`pptp server: ${rec.user} from ${rec.callerId} disconnected: ${reason}`);
+    this.o.onChange?.();
+  }
+}
