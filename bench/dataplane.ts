@@ -38,13 +38,13 @@ interface Result extends Sample { name: string }
 
 const CLK_TCK = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim()) || 100;
 
-/** utime + stime of `pids`, in microseconds (/proc/PID/stat fields 14 and 15). */
-function cpuUs(pids: number[]): number {
+/** utime + stime (or stime alone) of `pids`, in microseconds (/proc/PID/stat fields 14 and 15). */
+function cpuUs(pids: number[], sysOnly = false): number {
   let t = 0;
   for (const pid of pids) {
     try {
       const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-      t += ((Number(f[11]) + Number(f[12])) * 1e6) / CLK_TCK;
+      t += (((sysOnly ? 0 : Number(f[11])) + Number(f[12])) * 1e6) / CLK_TCK;
     } catch { /* gone */ }
   }
   return t;
@@ -143,7 +143,7 @@ interface Tunnel { pids: number[]; devA?: string; devB?: string; own?: () => Pro
 interface Flow {
   pids: number; sent: number; genSecs: number; genCpuUs: number; sinkCpuUs: number; tunnelCpuUs: number;
   /** CPU used and time spent waiting for a CPU, per tunnel end [A, B], in microseconds. */
-  endCpuUs: number[]; endWaitUs: number[];
+  endCpuUs: number[]; endSysUs: number[]; endWaitUs: number[];
   tunAQlen: number; sndbufErrA: number; intoTunA: number; dropTunA: number; vethTxA: number; vethRxB: number;
   outerDropB: number; outOfTunB: number; received: number; sinkDrops: number;
   own: Record<string, number>;
@@ -174,12 +174,12 @@ function udpSnmp(ns: string, field: string): number {
   return Number(lines[1].split(/\s+/)[i]);
 }
 
-interface Snap { cpu: number[]; wait: number[]; sndbufErrA: number; tunA?: ReturnType<typeof linkStats>; tunB?: ReturnType<typeof linkStats>;
+interface Snap { cpu: number[]; sys: number[]; wait: number[]; sndbufErrA: number; tunA?: ReturnType<typeof linkStats>; tunB?: ReturnType<typeof linkStats>;
   vethA: ReturnType<typeof linkStats>; vethB: ReturnType<typeof linkStats>; dropsB: number; own: Record<string, number> }
 
 async function snap(net: NetnsPair, t: Tunnel): Promise<Snap> {
   return {
-    cpu: t.pids.map((p) => cpuUs([p])), wait: t.pids.map((p) => waitNs([p]) / 1e3), sndbufErrA: udpSnmp(net.a, 'SndbufErrors'),
+    cpu: t.pids.map((p) => cpuUs([p])), sys: t.pids.map((p) => cpuUs([p], true)), wait: t.pids.map((p) => waitNs([p]) / 1e3), sndbufErrA: udpSnmp(net.a, 'SndbufErrors'),
     tunA: t.devA ? linkStats(net.a, t.devA) : undefined, tunB: t.devB ? linkStats(net.b, t.devB) : undefined,
     vethA: linkStats(net.a, 'veth0'), vethB: linkStats(net.b, 'veth0'), dropsB: socketDrops(net.b),
     own: t.own ? await t.own() : {},
@@ -216,7 +216,7 @@ async function pps64(net: NetnsPair, dst: string, secs: number, t: Tunnel): Prom
     for (const k of Object.keys(s1.own)) own[k] = s1.own[k] - (s0.own[k] ?? 0);
     return {
       pids: t.pids.length, sent: gen.sent, genSecs: gen.seconds, genCpuUs: gen.cpuUs, sinkCpuUs: got.cpuUs, tunnelCpuUs: s1.cpu.reduce((x, y) => x + y, 0) - s0.cpu.reduce((x, y) => x + y, 0),
-      endCpuUs: s1.cpu.map((c, i) => c - s0.cpu[i]), endWaitUs: s1.wait.map((w, i) => w - s0.wait[i]),
+      endCpuUs: s1.cpu.map((c, i) => c - s0.cpu[i]), endSysUs: s1.sys.map((c, i) => c - s0.sys[i]), endWaitUs: s1.wait.map((w, i) => w - s0.wait[i]),
       tunAQlen: s1.tunA?.txqlen ?? NaN, sndbufErrA: s1.sndbufErrA - s0.sndbufErrA,
       intoTunA: d(s0.tunA?.tx, s1.tunA?.tx), dropTunA: d(s0.tunA?.tx, s1.tunA?.tx, 'dropped'),
       vethTxA: d(s0.vethA.tx, s1.vethA.tx), vethRxB: d(s0.vethB.rx, s1.vethB.rx),
@@ -422,14 +422,15 @@ export async function run(args: string[]): Promise<void> {
   // Where the 64-byte packets went, per run: generator -> tunnel A's TUN queue -> veth -> tunnel B's socket -> TUN -> sink.
   lines.push('', '64B packet flow per run (counts over the run; "-" = no such stage on this path):',
     `${pad('path', 32)}${pad('pkt/s', 8)}${pad('gen sent', 10)}${pad('sndbufErr', 10)}${pad('tunA in', 9)}${pad('tunA drop', 10)}${pad('qlen', 6)}${pad('veth a>b', 9)}` +
-    `${pad('outer drop', 11)}${pad('tunB out', 9)}${pad('sink rx', 9)}${pad('sink drop', 10)}${pad('gen CPU%', 9)}${pad('sink CPU%', 10)}CPU% / waiting% of tunnel A, B`);
+    `${pad('outer drop', 11)}${pad('tunB out', 9)}${pad('sink rx', 9)}${pad('sink drop', 10)}${pad('gen CPU%', 9)}${pad('sink CPU%', 10)}tunnel A, B: CPU%/waiting% CPU us per packet it handled (kernel share)`);
   for (const rs of Object.values(runs)) {
     for (const r of rs) {
       const f = r.flow;
       const pct = (us: number): string => ((us / 1e6 / f.genSecs) * 100).toFixed(0);
+      const pct2 = (a: number, b: number): string => `${((a / b) * 100).toFixed(0)}%`;
       lines.push(`${pad(r.name, 32)}${pad(k(r.pps64), 8)}${pad(k(f.sent), 10)}${pad(k(f.sndbufErrA), 10)}${pad(k(f.intoTunA), 9)}${pad(k(f.dropTunA), 10)}${pad(k(f.tunAQlen), 6)}` +
         `${pad(k(f.vethTxA), 9)}${pad(k(f.outerDropB), 11)}${pad(k(f.outOfTunB), 9)}${pad(k(f.received), 9)}${pad(k(f.sinkDrops), 10)}` +
-        `${pad(pct(f.genCpuUs), 9)}${pad(pct(f.sinkCpuUs), 10)}${f.endCpuUs.map((c, i) => `${pct(c)}/${pct(f.endWaitUs[i])}`).join(', ') || '-'}`);
+        `${pad(pct(f.genCpuUs), 9)}${pad(pct(f.sinkCpuUs), 10)}${f.endCpuUs.map((c, i) => `${pct(c)}/${pct(f.endWaitUs[i])} ${(c / (i === 0 ? f.intoTunA : f.outOfTunB)).toFixed(1)}us (${pct2(f.endSysUs[i], c)})`).join(', ') || '-'}`);
       // Only a full TUN queue at A shows the tunnel, not the generator, set the pace.
       if (f.pids > 0 && !(f.dropTunA > 0)) lines.push(`${pad('', 32)}WARNING: nothing dropped at tunnel A's queue: the generator did not saturate this run`);
       if (Object.keys(f.own).length) {
