@@ -1,0 +1,47 @@
+/**
+ * Shared pieces of the L2TP interop tests against xl2tpd (l2tp-client.test.ts,
+ * l2tp-server.test.ts): the case axes, `/ppp active` parsing, and how a tunnel secret is
+ * configured on culvert. The daemon, transfer and ping helpers are pptp-helpers.ts's.
+ */
+import type { CulvertDaemon } from './pptp-helpers.js';
+
+/** The tunnel secret both sides use in the secret cases (xl2tpd: `--l2tp-secret`). */
+export const L2TP_TUNNEL_SECRET = 'ia-tunnel-s3cret';
+
+export interface L2tpCase {
+  auth: 'mschapv2' | 'chap' | 'pap';
+  /** MPPE-128 required on both sides (needs MS-CHAP). */
+  mppe: boolean;
+  /** xl2tpd's kernel data path (l2tp_ppp) or its userspace one (pty, L bit set). */
+  kernel: boolean;
+  /** L2TP tunnel authentication (§5.1.1) with L2TP_TUNNEL_SECRET. */
+  secret: boolean;
+}
+
+export function l2tpCaseName(c: L2tpCase): string {
+  const auth = { mschapv2: 'MS-CHAPv2', chap: 'CHAP', pap: 'PAP' }[c.auth];
+  return `${auth}${c.mppe ? ' + MPPE-128' : ', no MPPE'}, xl2tpd ${c.kernel ? 'kernel' : 'userspace'} data path, ${c.secret ? 'tunnel secret' : 'no tunnel secret'}`;
+}
+
+/** Console command that sets (or clears) the L2TP server's tunnel secret. */
+export function l2tpServerSecretCommand(secret: string | undefined): string {
+  return `/interface l2tp-server server set l2tp-secret="${secret ?? ''}"`;
+}
+
+/** Console command that sets (or clears) an L2TP client's tunnel secret. */
+export function l2tpClientSecretCommand(name: string, secret: string | undefined): string {
+  return `/interface l2tp-client set ${name} l2tp-secret="${secret ?? ''}"`;
+}
+
+/** `print detail` puts several key=value on a line. */
+function keyValuesInline(block: string): Record<string, string> {
+  const r: Record<string, string> = {};
+  for (const m of block.matchAll(/([a-z][a-z0-9-]*)=("(?:[^"\\]|\\.)*"|\S*)/g)) r[m[1]!] = m[2]!.replace(/^"(.*)"$/, '$1');
+  return r;
+}
+
+/** `/ppp active print detail` rows as key/values (one block per session). */
+export async function pppActive(d: CulvertDaemon): Promise<Record<string, string>[]> {
+  const out = await d.cli('/ppp active print detail');
+  return out.split(/\n\s*\n|\n(?=\s*\d+\s)/).map((b) => keyValuesInline(b)).filter((r) => r.name !== undefined);
+}
