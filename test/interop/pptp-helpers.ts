@@ -173,9 +173,18 @@ function tcpPeer(mode: 'send' | 'recv', addr: string, port: number, bytes: numbe
       else rej(new Error(`tcp ${mode} peer on ${addr}:${port} exited ${c}: ${out}${err}`));
     });
   });
-  // Also settle `ready` if it dies before listening, so callers don't hang.
+  // Also settle `ready` if it dies before listening, so callers don't hang; a result
+  // nobody awaits any more (an earlier step failed) must not become an unhandled rejection.
   p.once('exit', () => onReady());
+  result.catch(() => undefined);
   return { ready, result, proc: p };
+}
+
+/** `p`, or a rejection naming `what` if it has not settled `ms` after the guest's side finished. */
+function settle<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let t: NodeJS.Timeout | undefined;
+  return Promise.race([p, new Promise<T>((_, rej) => { t = setTimeout(() => rej(new Error(`no result from ${what}`)), ms); })])
+    .finally(() => clearTimeout(t));
 }
 
 let nextPort = 40000 + (process.pid % 500) * 20;
@@ -191,9 +200,10 @@ export async function transfer10MB(lab: Lab, guest: string, ourAddr: string): Pr
   const rx = tcpPeer('recv', ourAddr, pUp, 0, 150);
   try {
     await rx.ready;
+    // peer.sh runs scripts with dash: /dev/tcp needs bash.
     const g = await lab.peerSh(['sh', guest, '--timeout', '120',
-      `head -c ${MB10} /dev/urandom > /tmp/ia-tx && cat /tmp/ia-tx > /dev/tcp/${ourAddr}/${pUp} && sha256sum /tmp/ia-tx; rm -f /tmp/ia-tx`], 140_000);
-    const up = await rx.result;
+      `bash -c 'head -c ${MB10} /dev/urandom > /tmp/ia-tx && cat /tmp/ia-tx > /dev/tcp/${ourAddr}/${pUp} && sha256sum /tmp/ia-tx; rm -f /tmp/ia-tx'`], 140_000);
+    const up = await settle(rx.result, 20_000, `guest -> us transfer (guest said: ${g.stdout}${g.stderr})`);
     const guestUp = /^([0-9a-f]{64})/m.exec(g.stdout)?.[1] ?? `(no sha256 in: ${g.stdout}${g.stderr})`;
     // We send, guest receives.
     const pDown = nextPort++;
@@ -201,8 +211,8 @@ export async function transfer10MB(lab: Lab, guest: string, ourAddr: string): Pr
     try {
       await tx.ready;
       const d = await lab.peerSh(['sh', guest, '--timeout', '120',
-        `cat < /dev/tcp/${ourAddr}/${pDown} > /tmp/ia-rx; wc -c < /tmp/ia-rx; sha256sum /tmp/ia-rx; rm -f /tmp/ia-rx`], 140_000);
-      const down = await tx.result;
+        `bash -c 'cat < /dev/tcp/${ourAddr}/${pDown} > /tmp/ia-rx; wc -c < /tmp/ia-rx; sha256sum /tmp/ia-rx; rm -f /tmp/ia-rx'`], 140_000);
+      const down = await settle(tx.result, 20_000, `us -> guest transfer (guest said: ${d.stdout}${d.stderr})`);
       const m = /^\s*(\d+)\s*\n([0-9a-f]{64})/m.exec(d.stdout);
       return {
         up: { ...up, guestSha: guestUp },
