@@ -7,9 +7,11 @@
 import type { Runtime } from './runtime.js';
 import type { Daemon } from './daemon.js';
 import { createPptpRuntime } from '../io/runtime/pptp.js';
+import { createL2tpRuntime } from '../io/runtime/l2tp.js';
 
 export type RuntimeFactory = (daemon: Daemon) => Runtime | Promise<Runtime>;
 
 export const RUNTIME_FACTORIES: RuntimeFactory[] = [
   (daemon) => createPptpRuntime(daemon),
+  (daemon) => createL2tpRuntime(daemon),
 ];

@@ -26,6 +26,8 @@ import type { PeerAddress, SendFn } from '../../protocol/l2tp/tunnel.js';
 import { L2TP_IP_HEADROOM } from '../../protocol/l2tp/call.js';
 import { META_WORDS, UdpSocket, type Channel, type TunDevice } from '../native.js';
 import { ipv4ToU32, u32ToIpv4 } from '../ipv4.js';
+import type { TunnelTransport } from '../ppp-interface.js';
+import type { Link } from '../../protocol/ppp/link.js';
 
 const MAX_BATCH = 64;
 
@@ -131,6 +133,41 @@ export class TunPort {
   }
 }
 
+/** A TUN writer that batches per socket batch (PppInterface). */
+export interface RxSink {
+  readonly inBatch: boolean;
+  beginRx(buf: Uint8Array): void;
+  endRx(): void;
+  deliverIp(buf: Uint8Array, off: number, len: number): void;
+}
+
+/**
+ * The PppInterface side of one L2TP call: IPv4 from the TUN goes through `call.sendIp`
+ * (in place, L2TP_IP_HEADROOM), and a TUN batch leaves as one sendmmsg.
+ */
+export function l2tpTunnelTransport(t: L2tpTransport, call: { sendIp(buf: Uint8Array, off: number, len: number): boolean; readonly link?: Link | undefined }): TunnelTransport {
+  let open = false;
+  return {
+    headroom: L2TP_IP_HEADROOM,
+    sendIp(buf, off, len) {
+      if (!open) {
+        open = true;
+        t.beginTx();
+      }
+      return call.sendIp(buf, off, len);
+    },
+    flush() {
+      if (open) {
+        open = false;
+        t.endTx();
+      }
+    },
+    get link() {
+      return call.link;
+    },
+  };
+}
+
 export interface L2tpTransportOptions {
   /** Local IPv4 address to bind (default 0.0.0.0). */
   address?: string;
@@ -168,6 +205,7 @@ export class L2tpTransport {
   private readonly addrCache = new Map<string, number>();
   private readonly nameCache = new Map<number, string>();
   private readonly dataFrom: PeerAddress = { address: '', port: 0 };
+  private readonly touched: RxSink[] = [];
   private closed = false;
 
   private constructor(socket: UdpSocket, private readonly log: (line: string) => void) {
@@ -205,6 +243,18 @@ export class L2tpTransport {
       if (this.server === ep) this.server = undefined;
       if (this.last === ep) this.last = undefined;
     };
+  }
+
+  /**
+   * A received IPv4 packet for `sink`: inside a socket batch it joins the sink's one TUN
+   * write for the batch (the socket's rx buffer stays untouched until the batch ends).
+   */
+  deliver(sink: RxSink, buf: Uint8Array, off: number, len: number): void {
+    if (this.inRx && !sink.inBatch) {
+      sink.beginRx(this.socket.rx);
+      this.touched.push(sink);
+    }
+    sink.deliverIp(buf, off, len);
   }
 
   /** Carry `port`'s IPv4 packets over `tun` (both ways). */
@@ -332,6 +382,9 @@ export class L2tpTransport {
       const d = this.dirty;
       for (let i = 0; i < d.length; i++) d[i].flush();
       d.length = 0;
+      const t = this.touched;
+      for (let i = 0; i < t.length; i++) t[i].endRx();
+      t.length = 0;
       this.endTx();
     }
   }
