@@ -22,7 +22,7 @@ import { SessionResolver } from './session.js';
 import { ConfigStore, STORE_FILE } from './store.js';
 import { MENUS } from './schema.js';
 import type { Logger } from './log.js';
-import { RUNTIME_FACTORIES, type RuntimeFactory } from './runtimes.js';
+import type { RuntimeFactory } from './runtimes.js';
 
 export const DEFAULT_DATA_DIR = '/var/lib/culvert';
 export const DEFAULT_SOCKET = '/run/culvert/culvert.sock';
@@ -110,10 +110,24 @@ export class Daemon {
   async start(): Promise<void> {
     const log = this.opts.log;
     const token = this.token();
-    for (const f of this.opts.runtimes ?? RUNTIME_FACTORIES) {
-      const rt = await f(this);
-      this.runtimes.register(rt);
-      log('info', `runtime ${rt.name} registered`);
+    // Tunnel runtimes are loaded so that a broken one leaves the console (and the others) working.
+    let factories = this.opts.runtimes;
+    if (!factories) {
+      try {
+        factories = (await import('./runtimes.js')).RUNTIME_FACTORIES;
+      } catch (e) {
+        log('error', `tunnel runtimes could not be loaded, only the console runs: ${(e as Error).message}`);
+        factories = [];
+      }
+    }
+    for (const f of factories) {
+      try {
+        const rt = await f(this);
+        this.runtimes.register(rt);
+        log('info', `runtime ${rt.name} registered`);
+      } catch (e) {
+        log('error', `a tunnel runtime failed to start: ${(e as Error).message}`);
+      }
     }
     // Tell runtimes and the host about the loaded configuration.
     const view = makeView(this.engine.data);

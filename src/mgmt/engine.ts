@@ -6,7 +6,7 @@
  */
 import { isIPv4 } from 'node:net';
 import { ConfigError, CulvertError } from '../errors.js';
-import { splitCommands, tokenize, quote, type Token } from './parser.js';
+import { splitCommands, stripPrompt, tokenize, quote, type Token } from './parser.js';
 import { DIRECTORIES, MENUS, menuByPath, type FlagName, type Menu, type Prop } from './schema.js';
 import { defaultsOf, effective, emptyConfig, idText, makeView, type ConfigData, type Item } from './model.js';
 import { exportArgs, printDetail, printKeyValues, printTable, singlePairs, type Row } from './printer.js';
@@ -102,6 +102,13 @@ export class Engine {
   private async runNow(line: string, session: Session): Promise<RunResult> {
     const ctx: Ctx = { work: structuredClone(this.data), session: { cwd: session.cwd, numbers: new Map(session.numbers) }, changed: new Set(), effects: [], importDepth: 0, logged: [] };
     let output = '';
+    // A transcript pasted with its prompts runs in the menu the prompt shows.
+    const prompt = stripPrompt(line);
+    if (prompt) {
+      if (!DIRECTORIES.has(prompt.path)) throw err('CONSOLE_ERR_BAD_COMMAND', `no such menu ${prompt.path} (from the pasted prompt)`);
+      ctx.session.cwd = prompt.path;
+      line = prompt.rest;
+    }
     for (const cmd of splitCommands(line)) output += await this.exec(cmd, ctx);
     if (ctx.changed.size) {
       this.validateAll(ctx.work);
@@ -152,6 +159,8 @@ export class Engine {
       if (t.value === '..') { path = parentPath(path); continue; }
       const cand = joinPath(path, t.value);
       if (DIRECTORIES.has(cand)) { path = cand; continue; }
+      // `/interface pptp-server server> print`: a prompt's `>` typed along with the path.
+      if (t.value.endsWith('>') && DIRECTORIES.has(joinPath(path, t.value.slice(0, -1)))) { path = joinPath(path, t.value.slice(0, -1)); continue; }
       break;
     }
     if (i >= toks.length) {

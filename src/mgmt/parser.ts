@@ -74,8 +74,12 @@ export function splitCommands(line: string): string[] {
 
 export function tokenize(line: string): Token[] {
   if (line.length > MAX_LINE) throw new ConfigError('CONSOLE_ERR_TOO_LONG', `syntax error: line longer than ${MAX_LINE} characters`);
-  // A backslash at the end of a line continues the command on the next one.
-  const s = line.replace(/\\\r?\n/g, ' ').replace(/\r?\n/g, ' ');
+  // A backslash at the end of a line continues the command on the next one; the console's
+  // continuation prompt `\... ` may be pasted along (also flattened: `\ \... `).
+  const s = line
+    .replace(/\\\r?\n[ \t]*(?:\\\.\.\.[ \t]?)?/g, ' ')
+    .replace(/(^|[ \t])\\[ \t]+\\\.\.\.(?=[ \t]|$)/g, ' ')
+    .replace(/\r?\n/g, ' ');
   const toks: Token[] = [];
   let i = 0;
   while (i < s.length) {
@@ -146,4 +150,16 @@ export function quote(v: string, force = false): string {
     else out += ch;
   }
   return out + '"';
+}
+
+/**
+ * A pasted console prompt at the start of a line: `[admin@MikroTik] interface pptp-client> `,
+ * `[admin@RemoteOffice] /ppp secret>`, `[admin@RemoteOffice]> `. Returns the menu path it
+ * names (absolute; old RouterOS prompts omit the leading slash) and the rest of the line.
+ */
+export function stripPrompt(line: string): { path: string; rest: string } | undefined {
+  const m = /^\s*\[[^\]\s@]+@[^\]\s]+\]\s*([^>\n"]*)>[ \t]?/.exec(line);
+  if (!m) return undefined;
+  const p = m[1].trim().replace(/^\/+/, '');
+  return { path: p === '' ? '/' : '/' + p.split(/\s+/).join(' '), rest: line.slice(m[0].length) };
 }

@@ -13,6 +13,9 @@ import { MetricsRegistry } from '../../src/mgmt/metrics.js';
 import { MENUS } from '../../src/mgmt/schema.js';
 import { CulvertError } from '../../src/errors.js';
 import fc from 'fast-check';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { ROOT } from './helpers.js';
 
 class FakeTunnels implements Runtime {
   readonly name = 'fake';
@@ -237,5 +240,32 @@ describe('console engine', () => {
       }),
       { numRuns: 300 },
     );
+  });
+
+  it('runs seed transcripts pasted verbatim, prompts and continuation prompts included', async () => {
+    const seed = (f: string) => fs.readFileSync(path.join(ROOT, '..', 'shared', 'seeds', f), 'utf8').split('\n');
+    const s1 = seed('001_84b7ff4f7476a19b.txt');
+    const s0 = seed('000_ba78da9da2f509e7.txt');
+    const s3 = seed('003_b3204ef9b0e7884d.txt');
+    // 001 lines 86-87: "[admin@MikroTik] interface pptp-client> add name=test2 ... \" + "\... user=john ..."
+    await ok(s1.slice(85, 87).join('\n'));
+    assert.equal(s.cwd, '/interface pptp-client');
+    assert.match(await ok(s1[87]), /0 X {2}name="test2" .*\n.*user="john" password="john"/);
+    await ok(s1[92]); // "[admin@MikroTik] interface pptp-client> enable 0"
+    assert.match(await ok('print'), /^ {2}0 {4}name="test2"/m);
+    // 003 line 32, flattened: "[admin@dzeltenais_burkaans] /interface l2tp-client>add ... \ \... connect-to=... disabled=no [admin@..."
+    const l32 = s3[31];
+    await ok(l32.slice(0, l32.indexOf('[admin@', 1)));
+    assert.equal(s.cwd, '/interface l2tp-client');
+    assert.match(await ok('print detail'), /name="l2tp-hm" .*connect-to=10\.1\.101\.100/s);
+    // 001 line 255: "[admin@HomeOffice] > ip route add dst-address 10.150.1.0/24 gateway 10.0.103.2"
+    await ok(s1[254]);
+    assert.equal(s.cwd, '/');
+    assert.match(await ok('/ip route print'), /10\.150\.1\.0\/24\s+10\.0\.103\.2/);
+    // 000 line 205: "/interface pptp-server server> print" (a prompt character typed along)
+    assert.match(await ok(s0[204]), /enabled: no/);
+    // 001 line 276: "[admin@RemoteOffice]> /ping 10.0.103.1" (NullHost answers)
+    assert.equal(await ok(s1[275]), '10.0.103.1 timeout\n');
+    await fails('[admin@X] /no such> print', /no such menu/);
   });
 });
