@@ -235,8 +235,10 @@ async function pps64(net: NetnsPair, dst: string, secs: number, t: Tunnel): Prom
 /**
  * `t.pids`: the tunnel's own processes at both ends; their CPU time during the 64-byte
  * test divided by the packets that arrived is the CPU cost per forwarded packet, a
- * figure the scheduler noise of a 2-core machine hardly moves (kernel work done in
- * softirq context on their behalf is not in it, for any of the paths).
+ * figure the scheduler noise of a 2-core machine moves less than pkt/s. It includes the
+ * softirq work the kernel runs inside their own syscalls (e.g. the veth delivering what
+ * tunnel A sent into tunnel B's socket), not work deferred to ksoftirqd, for every path.
+ * It is per packet *received*: a tunnel whose far end drops packets pays for them here.
  */
 async function measure(net: NetnsPair, dst: string, secs: number, t: Tunnel): Promise<Sample> {
   const tcp = iperf(net, dst, secs, []);
