@@ -68,8 +68,9 @@ class L2tpClientEntry {
   get running(): boolean { return this.conn?.connected ?? false; }
   get dialOnDemand(): boolean { return yes(this.values['dial-on-demand']); }
 
-  start(): void {
-    this.starting = this.open().catch((e) => {
+  /** `after`: the previous entry of this name is still taking its TUN down. */
+  start(after: Promise<unknown> = Promise.resolve()): void {
+    this.starting = after.then(() => this.open()).catch((e) => {
       this.status = 'terminated';
       this.reason = (e as Error).message;
       this.rt.log('error', `${CLIENT_MENU} ${this.name}: ${this.reason}`);
@@ -224,6 +225,8 @@ export class L2tpRuntime implements Runtime {
   private sockFailed = false;
   private clientIndex = 0;
   private readonly pastClientDrops: Record<string, number> = {};
+  /** Entries still hanging up: a new entry waits for them (its TUN may have the same name). */
+  private readonly stopping = new Set<Promise<void>>();
 
   constructor(readonly daemon: Daemon) {}
 
@@ -259,7 +262,7 @@ export class L2tpRuntime implements Runtime {
       if (enabled && (!cur || cur.signature !== sig)) {
         const e = new L2tpClientEntry(it.id, { ...it.values }, sig, this, this.clientIndex++);
         this.clients.set(it.id, e);
-        e.start();
+        e.start(Promise.allSettled([...this.stopping]));
       }
     }
     for (const [id, e] of this.clients) {
@@ -291,7 +294,9 @@ export class L2tpRuntime implements Runtime {
   }
 
   private retireClient(e: L2tpClientEntry, reason?: string): void {
-    void e.stop(reason).then(() => addDropsRecord(this.pastClientDrops, e.pastDrops));
+    const p = e.stop(reason).then(() => addDropsRecord(this.pastClientDrops, e.pastDrops));
+    this.stopping.add(p);
+    void p.finally(() => this.stopping.delete(p));
   }
 
   private serverPpp(): Omit<CallLinkConfig, 'role' | 'verifier'> {
@@ -344,6 +349,7 @@ export class L2tpRuntime implements Runtime {
     const jobs: Promise<void>[] = [];
     for (const e of this.clients.values()) jobs.push(e.stop('daemon stopping'));
     this.clients.clear();
+    jobs.push(...this.stopping);
     if (this.server) jobs.push(this.server.close());
     this.server = undefined;
     await Promise.allSettled(jobs);

@@ -1,0 +1,110 @@
+/**
+ * culvert LAC daemon <-> culvert LNS daemon, each in its own namespace, joined by a veth
+ * (client 198.18.1.2, server 198.18.1.1), configured only with console commands. Traffic
+ * runs through real TUNs (`l2tp-out1` on the client, `<l2tp-u1>` on the server).
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { Topology, waitOutput, type Machine } from '../io/l2tp/topology.js';
+import { nsFetch, waitFor } from '../mgmt/helpers.js';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+
+async function pair(tag: string, restPort?: number): Promise<{ topo: Topology; srv: Machine; cli: Machine }> {
+  const topo = new Topology(tag);
+  try {
+    const srv = topo.machine('srv');
+    const cli = topo.machine('cli');
+    topo.link(srv, 'ether1', '198.18.1.1/24', cli, 'ether1', '198.18.1.2/24');
+    await topo.daemon(srv, restPort);
+    await topo.daemon(cli);
+    await srv.cmd('/ip pool add name=l2tp-pool ranges=198.19.10.10-198.19.10.50');
+    await srv.cmd('/ppp profile add name=l2tp-prof local-address=198.19.10.1 remote-address=l2tp-pool use-encryption=yes');
+    await srv.cmd('/ppp secret add name=u1 password=p1-secret service=l2tp profile=l2tp-prof');
+    await srv.cmd('/interface l2tp-server server set enabled=yes');
+    return { topo, srv, cli };
+  } catch (e) {
+    await topo.destroy();
+    throw e;
+  }
+}
+
+test('daemons: connect, ping, iperf3, monitor, /ppp active, metrics, hang-up from the client and from the server', async () => {
+  const { topo, srv, cli } = await pair('d', 18728);
+  const procs: ChildProcess[] = [];
+  try {
+    await cli.cmd('/interface l2tp-client add name=l2tp-out1 connect-to=198.18.1.1 user=u1 password=p1-secret disabled=no');
+    const mon = await waitOutput(cli, '/interface l2tp-client monitor l2tp-out1 once', /status: "?connected/);
+    assert.match(mon, /encoding: "?MPPE128/);
+    assert.match(mon, /local-address: 198\.19\.10\.10/);
+    assert.match(mon, /remote-address: 198\.19\.10\.1\b/);
+    assert.match(await cli.cmd('/interface l2tp-client print'), /R name="?l2tp-out1/);
+    const active = await waitOutput(srv, '/ppp active print', /u1/);
+    assert.match(active, /l2tp/);
+    assert.match(active, /198\.19\.10\.10/);
+    assert.match(await srv.cmd('/interface l2tp-server print'), /<l2tp-u1>/);
+    assert.match(srv.ip('-o', 'link', 'show'), /<l2tp-u1>/, 'the server made the TUN <l2tp-u1>');
+
+    assert.equal(cli.ping('198.19.10.1', 5), 5, 'client -> server through the tunnel');
+    assert.equal(srv.ping('198.19.10.10', 3), 3, 'server -> client');
+
+    const iperfSrv = spawn('ip', ['netns', 'exec', srv.ns, 'iperf3', '-s', '-1', '-B', '198.19.10.1'], { stdio: 'ignore' });
+    procs.push(iperfSrv);
+    await new Promise((r) => setTimeout(r, 400));
+    const j = JSON.parse(cli.exec('timeout', '30', 'iperf3', '-c', '198.19.10.1', '-t', '2', '-J')) as { end: { sum_received: { bytes: number } } };
+    assert.ok(j.end.sum_received.bytes > 100_000, `iperf3 moved ${j.end.sum_received.bytes} bytes`);
+
+    // /metrics from inside the server's namespace.
+    const token = fs.readFileSync(path.join(srv.daemon!.dataDir, 'rest-token'), 'utf8').trim();
+    const m = nsFetch({ name: srv.ns } as never, 'GET', 'http://127.0.0.1:18728/metrics', token);
+    assert.equal(m.status, 200);
+    assert.match(m.text, /culvert_tunnel_up\{[^}]*interface="<l2tp-u1>"[^}]*\} 1/);
+    const rx = /culvert_tunnel_rx_bytes_total\{[^}]*interface="<l2tp-u1>"[^}]*\} (\d+)/.exec(m.text);
+    assert.ok(rx && Number(rx[1]) > 100_000, 'bytes counted');
+    assert.match(m.text, /culvert_server_sessions\{service="l2tp"\} 1/);
+
+    // Hang-up from the client: disable.
+    await cli.cmd('/interface l2tp-client disable l2tp-out1');
+    await waitOutput(srv, '/ppp active print', /^(?![\s\S]*u1)/);
+    await waitFor(() => !/<l2tp-u1>/.test(srv.ip('-o', 'link', 'show')), 10000, 'server TUN <l2tp-u1> removed');
+
+    // Reconnect, then hang-up from the server: /ppp active remove; the client redials.
+    await cli.cmd('/interface l2tp-client enable l2tp-out1');
+    await waitOutput(cli, '/interface l2tp-client monitor l2tp-out1 once', /status: "?connected/);
+    await waitOutput(srv, '/ppp active print', /u1/);
+    await srv.cmd('/ppp active remove [find name=u1]');
+    await waitOutput(cli, '/interface l2tp-client monitor l2tp-out1 once', /status: "?(terminated|dialing)/, 10000);
+    await waitOutput(cli, '/interface l2tp-client monitor l2tp-out1 once', /status: "?connected/, 20000);
+    // The interfaces are configured right after PPP reports up: wait for the first echo.
+    await waitFor(() => cli.ping('198.19.10.1', 1) === 1, 15000, `traffic after the redial; server log:\n${srv.daemon!.stderr().slice(-2500)}`);
+    assert.equal(cli.ping('198.19.10.1', 2), 2, 'traffic again after the redial');
+  } finally {
+    for (const p of procs) if (p.exitCode === null && p.pid) try { process.kill(p.pid, 'SIGKILL'); } catch { /* gone */ }
+    await topo.destroy();
+  }
+});
+
+test('daemons: wrong password is refused and counted; use-ipsec=required refuses instead of going cleartext', async () => {
+  const { topo, srv, cli } = await pair('f', 18729);
+  try {
+    await cli.cmd('/interface l2tp-client add name=l2tp-out1 connect-to=198.18.1.1 user=u1 password=wrong disabled=no');
+    await waitOutput(cli, '/interface l2tp-client monitor l2tp-out1 once', /status: "?terminated/, 20000);
+    const token = fs.readFileSync(path.join(srv.daemon!.dataDir, 'rest-token'), 'utf8').trim();
+    const m = nsFetch({ name: srv.ns } as never, 'GET', 'http://127.0.0.1:18729/metrics', token);
+    const f = /culvert_auth_failures_total\{service="l2tp"\} (\d+)/.exec(m.text);
+    assert.ok(f && Number(f[1]) >= 1, 'auth failure counted');
+
+    await cli.cmd('/interface l2tp-client set l2tp-out1 password=p1-secret');
+    await waitOutput(cli, '/interface l2tp-client monitor l2tp-out1 once', /status: "?connected/, 30000);
+
+    await srv.cmd('/interface l2tp-server server set use-ipsec=required ipsec-secret=not-used-yet');
+    assert.match(srv.daemon!.stderr(), /IPsec is not implemented yet/);
+    await waitOutput(cli, '/interface l2tp-client monitor l2tp-out1 once', /status: "?(terminated|dialing)/, 15000);
+    await new Promise((r) => setTimeout(r, 3000));
+    assert.doesNotMatch(await cli.cmd('/interface l2tp-client monitor l2tp-out1 once'), /status: "?connected/, 'no cleartext connection while IPsec is required');
+    assert.doesNotMatch(srv.daemon!.stderr(), /not-used-yet/, 'the ipsec-secret is never logged');
+  } finally {
+    await topo.destroy();
+  }
+});
