@@ -6,6 +6,7 @@ const benches: Record<string, () => Promise<{ run(args: string[]): Promise<void>
   dataplane: () => import('./dataplane.js'),
   'ppp-link': () => import('./ppp-link.js'),
   pptp: () => import('./pptp.js'),
+  l2tp: () => import('./l2tp.js'),
   'l2tp-scale': () => import('./l2tp-scale.js'),
 };
 

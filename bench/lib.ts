@@ -1,12 +1,12 @@
 /**
  * Small helpers shared by benchmarks that run whole tunnels between two network
  * namespaces (test/io/helpers/netns.ts NetnsPair: 198.18.0.1 in a, 198.18.0.2 in b):
- * apt packages, one-shot iperf3 TCP runs, an OpenVPN static-key (cipher none) baseline
- * tunnel, per-process CPU time, medians. Every process is bounded by `timeout` and ended
+ * apt packages, one-shot iperf3 TCP runs, OpenVPN static-key (cipher none) and wireguard-go baseline
+ * tunnels, per-process CPU time, medians. Every process is bounded by `timeout` and ended
  * by PID.
  */
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { NetnsPair } from '../test/io/helpers/netns.js';
 
@@ -112,6 +112,44 @@ export async function openvpnTunnel(net: NetnsPair, dir: string, mtu: number): P
     const exists = (ns: string): boolean => spawnSync('ip', ['-n', ns, 'link', 'show', 'ovpn0'], { stdio: 'ignore' }).status === 0;
     await waitFor(() => exists(net.a) && exists(net.b), 10000, 'openvpn tun devices');
     await waitFor(() => canPing(net.a, INNER_B), 15000, 'openvpn tunnel to pass ping');
+    return procs;
+  } catch (e) {
+    for (const p of procs) kill(p);
+    throw e;
+  }
+}
+
+/**
+ * wireguard-go between net.a (INNER_A) and net.b (INNER_B), MTU `mtu`; resolves once a ping
+ * passes. Returns its two processes (end them with kill()). Interface names carry our PID:
+ * wireguard-go's control socket path (/var/run/wireguard/NAME.sock) is not per namespace.
+ */
+export async function wireguardTunnel(net: NetnsPair, dir: string, mtu: number): Promise<ChildProcess[]> {
+  const procs: ChildProcess[] = [];
+  const ifA = `wgA${process.pid % 100000}`;
+  const ifB = `wgB${process.pid % 100000}`;
+  const keys = ['a', 'b'].map((s) => {
+    const priv = execFileSync('wg', ['genkey'], { encoding: 'utf8' }).trim();
+    const pub = execFileSync('wg', ['pubkey'], { input: priv, encoding: 'utf8' }).trim();
+    const f = join(dir, `wg-${s}.key`);
+    writeFileSync(f, priv + '\n', { mode: 0o600 });
+    return { f, pub };
+  });
+  const exists = (ns: string, ifn: string): boolean => spawnSync('ip', ['-n', ns, 'link', 'show', ifn], { stdio: 'ignore' }).status === 0;
+  const up = async (ns: string, ifn: string, keyFile: string, peerPub: string, endpoint: string, me: string, peer: string): Promise<void> => {
+    procs.push(spawn('ip', ['netns', 'exec', ns, 'wireguard-go', '-f', ifn], { stdio: 'ignore', env: { ...process.env, LOG_LEVEL: 'error' } }));
+    await waitFor(() => exists(ns, ifn), 10000, `wireguard-go ${ifn}`);
+    await waitFor(() => spawnSync('ip', ['netns', 'exec', ns, 'wg', 'show', ifn], { stdio: 'ignore' }).status === 0, 10000, `${ifn} uapi`);
+    execFileSync('ip', ['netns', 'exec', ns, 'wg', 'set', ifn, 'listen-port', '51820', 'private-key', keyFile, 'peer', peerPub,
+      'allowed-ips', `${peer}/32`, 'endpoint', endpoint], { stdio: 'ignore' });
+    execFileSync('ip', ['-n', ns, 'link', 'set', ifn, 'mtu', String(mtu)]);
+    execFileSync('ip', ['-n', ns, 'addr', 'add', me, 'peer', peer, 'dev', ifn]);
+    execFileSync('ip', ['-n', ns, 'link', 'set', ifn, 'up']);
+  };
+  try {
+    await up(net.a, ifA, keys[0]!.f, keys[1]!.pub, '198.18.0.2:51820', INNER_A, INNER_B);
+    await up(net.b, ifB, keys[1]!.f, keys[0]!.pub, '198.18.0.1:51820', INNER_B, INNER_A);
+    await waitFor(() => canPing(net.a, INNER_B), 15000, 'wireguard tunnel to pass ping');
     return procs;
   } catch (e) {
     for (const p of procs) kill(p);

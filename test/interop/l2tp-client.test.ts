@@ -18,7 +18,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { withLab, LAB_SERVER_IP, LAB_USER, LAB_PASSWORD, type Lab } from './lab.js';
 import { CulvertDaemon, MB10, guestMtu, pingFromGuest, pingFromLab, pppdFacts, sleep, transfer10MB, waitFor } from './pptp-helpers.js';
-import { L2TP_TUNNEL_SECRET, l2tpCaseName, l2tpClientSecretCommand, type L2tpCase } from './l2tp-helpers.js';
+import { L2TP_TUNNEL_SECRET, l2tpCaseName, setClientTunnelSecret, type L2tpCase } from './l2tp-helpers.js';
 
 const SRV = 'srv';
 const IF = 'l2tp-out1';
@@ -56,7 +56,7 @@ async function runCase(lab: Lab, d: CulvertDaemon, c: L2tpCase): Promise<void> {
   try {
     // default-encryption asks for MPPE (use-encryption=yes), default does not.
     await d.cli(`/interface l2tp-client set ${IF} allow=${ALLOW[c.auth]} profile=${c.mppe ? 'default-encryption' : 'default'}`);
-    await d.cli(l2tpClientSecretCommand(IF, c.secret ? L2TP_TUNNEL_SECRET : undefined));
+    await setClientTunnelSecret(d, IF, c.secret ? L2TP_TUNNEL_SECRET : undefined);
     await d.cli(`/interface l2tp-client enable ${IF}`);
     const mon = await connected(d);
     // Let pppd finish writing its log (ip-up runs after IPCP opens).

@@ -23,14 +23,18 @@ export function l2tpCaseName(c: L2tpCase): string {
   return `${auth}${c.mppe ? ' + MPPE-128' : ', no MPPE'}, xl2tpd ${c.kernel ? 'kernel' : 'userspace'} data path, ${c.secret ? 'tunnel secret' : 'no tunnel secret'}`;
 }
 
-/** Console command that sets (or clears) the L2TP server's tunnel secret. */
-export function l2tpServerSecretCommand(secret: string | undefined): string {
-  return `/interface l2tp-server server set l2tp-secret="${secret ?? ''}"`;
+/** Sets (or clears, when it was set) the L2TP server's tunnel secret. */
+export async function setServerTunnelSecret(d: CulvertDaemon, secret: string | undefined): Promise<void> {
+  if (secret !== undefined || /l2tp-secret/.test(await d.cli('/interface l2tp-server server print'))) {
+    await d.cli(`/interface l2tp-server server set l2tp-secret="${secret ?? ''}"`);
+  }
 }
 
-/** Console command that sets (or clears) an L2TP client's tunnel secret. */
-export function l2tpClientSecretCommand(name: string, secret: string | undefined): string {
-  return `/interface l2tp-client set ${name} l2tp-secret="${secret ?? ''}"`;
+/** Sets (or clears, when it was set) an L2TP client's tunnel secret. */
+export async function setClientTunnelSecret(d: CulvertDaemon, name: string, secret: string | undefined): Promise<void> {
+  if (secret !== undefined || /l2tp-secret/.test(await d.cli("/interface l2tp-client print detail"))) {
+    await d.cli(`/interface l2tp-client set ${name} l2tp-secret="${secret ?? ''}"`);
+  }
 }
 
 /** `print detail` puts several key=value on a line. */

@@ -22,7 +22,7 @@ import { withLab, LAB_CLIENT_IP, LAB_HOST_IP, LAB_USER, LAB_PASSWORD, type Lab }
 import {
   CulvertDaemon, MB10, guestLinks, guestMtu, keyValues, pingFromGuest, pingFromLab, pppdFacts, transfer10MB, waitFor,
 } from './pptp-helpers.js';
-import { L2TP_TUNNEL_SECRET, l2tpCaseName, l2tpServerSecretCommand, pppActive, type L2tpCase } from './l2tp-helpers.js';
+import { L2TP_TUNNEL_SECRET, l2tpCaseName, setServerTunnelSecret, pppActive, type L2tpCase } from './l2tp-helpers.js';
 
 const CLI = 'cli';
 /** Our tunnel end and pool: the same plan as the lab's xl2tpd LNS (README "Addressing"). */
@@ -43,7 +43,7 @@ async function runCase(lab: Lab, d: CulvertDaemon, c: L2tpCase): Promise<void> {
   const encoding = c.mppe ? 'MPPE128 stateless' : 'none';
   await d.cli(`/interface l2tp-server server set authentication=${SERVER_AUTH[c.auth]} default-profile=${profile}`);
   await d.cli(`/ppp secret set [find name=${LAB_USER}] profile=${profile}`);
-  await d.cli(l2tpServerSecretCommand(c.secret ? L2TP_TUNNEL_SECRET : undefined));
+  await setServerTunnelSecret(d, c.secret ? L2TP_TUNNEL_SECRET : undefined);
   try {
     const g = await lab.start(['xl2tpd-client'], {
       name: CLI, server: LAB_HOST_IP, auth: c.auth, mppe: c.mppe ? 'require' : 'none', l2tpKernel: c.kernel,

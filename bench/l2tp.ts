@@ -1,0 +1,132 @@
+/**
+ * L2TP benchmark: one-stream iperf3 TCP through a culvert <-> culvert L2TP tunnel (two real
+ * `culvert daemon` processes in two network namespaces joined by one veth, configured through
+ * the console as a user would: LNS with /ppp profile + /ppp secret + /interface l2tp-server
+ * server, LAC with /interface l2tp-client), without encryption and with MPPE-128 stateless,
+ * beside OpenVPN 2.6 (static key, --cipher none --auth none) and wireguard-go in the same run.
+ * All with inner MTU 1400 (max-mtu/max-mru on both culvert ends). Prints medians (min-max) of
+ * interleaved repeats, the ratio to OpenVPN, and the CPU the tunnel processes used.
+ * Targets: no encryption >= 1.8x OpenVPN, MPPE-128 >= 1.0x.
+ *
+ *   npm run bench -- l2tp [--time 5] [--repeat 3] [--only none,mppe,openvpn,wireguard-go] [--mtu 1400]
+ *
+ * The 1,000-session scale run is separate: `npm run bench -- l2tp-scale` (bench/l2tp-scale.ts).
+ * Every namespace, daemon and process it made is removed (also on failure). Installs iperf3,
+ * openvpn, wireguard-go and wireguard-tools with apt when missing.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { ChildProcess } from 'node:child_process';
+import { NetnsPair } from '../test/io/helpers/netns.js';
+import { CulvertDaemon, keyValues } from '../test/interop/pptp-helpers.js';
+import { INNER_A, INNER_B, canPing, cpuUs, ensurePackages, iperfTcp, kill, median, openvpnTunnel, waitFor, wireguardTunnel } from './lib.js';
+
+interface Result { name: string; mbps: number; cpuPct: number; encoding?: string }
+
+const USER = 'bench';
+// Not a real secret: both ends live in throw-away namespaces of this run.
+const PASS = 'bench-pass-1';
+
+/** TCP Mbit/s from a to INNER_B in b, and the CPU `pids` used meanwhile (% of one core). */
+function tcpRun(net: NetnsPair, pids: number[], secs: number): { mbps: number; cpuPct: number } {
+  const c0 = cpuUs(pids);
+  const t0 = performance.now();
+  const mbps = iperfTcp(net.a, net.b, INNER_B, secs);
+  return { mbps, cpuPct: ((cpuUs(pids) - c0) / 1e3 / (performance.now() - t0)) * 100 };
+}
+
+async function culvertL2tp(encrypt: boolean, secs: number, mtu: number): Promise<Result> {
+  const net = NetnsPair.create('bl2tp');
+  const lns = new CulvertDaemon(net.b);
+  const lac = new CulvertDaemon(net.a);
+  try {
+    await Promise.all([lns.start(), lac.start()]);
+    await lns.cli(`/ppp profile add name=bench local-address=${INNER_B} remote-address=${INNER_A} use-encryption=${encrypt ? 'required' : 'no'}`);
+    await lns.cli(`/ppp secret add name=${USER} password=${PASS} service=l2tp profile=bench`);
+    await lns.cli(`/interface l2tp-server server set enabled=yes authentication=mschap2 max-mtu=${mtu} max-mru=${mtu} default-profile=bench`);
+    await lac.cli(`/interface l2tp-client add name=l2tp-out1 connect-to=198.18.0.2 user=${USER} password=${PASS} allow=mschap2 ` +
+      `profile=${encrypt ? 'default-encryption' : 'default'} max-mtu=${mtu} max-mru=${mtu} disabled=no`);
+    let mon: Record<string, string> = {};
+    await waitFor(async () => {
+      mon = keyValues(await lac.cli('/interface l2tp-client monitor l2tp-out1 once'));
+      return mon.status === 'connected';
+    }, 30_000, `culvert L2TP tunnel up (monitor: ${JSON.stringify(mon)})`);
+    const want = encrypt ? /MPPE128/ : /^none$/;
+    if (!want.test(mon.encoding ?? '')) throw new Error(`culvert L2TP: encoding "${mon.encoding}", expected ${want}`);
+    await waitFor(() => canPing(net.a, INNER_B), 15_000, 'ping through the culvert L2TP tunnel');
+    const r = tcpRun(net, [lns.pid!, lac.pid!], secs);
+    return { name: `culvert L2TP ${encrypt ? 'MPPE-128' : 'no encryption'}`, ...r, encoding: mon.encoding };
+  } catch (e) {
+    throw new Error(`${(e as Error).message}\n--- LNS stderr ---\n${lns.stderr().slice(-2000)}\n--- LAC stderr ---\n${lac.stderr().slice(-2000)}`);
+  } finally {
+    await lac.stop();
+    await lns.stop();
+    net.destroy();
+  }
+}
+
+async function baseline(name: string, make: (net: NetnsPair) => Promise<ChildProcess[]>, secs: number): Promise<Result> {
+  const net = NetnsPair.create('bl2b');
+  let procs: ChildProcess[] = [];
+  try {
+    procs = await make(net);
+    return { name, ...tcpRun(net, procs.map((p) => p.pid!), secs) };
+  } finally {
+    for (const p of procs) kill(p);
+    net.destroy();
+  }
+}
+
+export async function run(args: string[]): Promise<void> {
+  const opt = (name: string, def: string): string => {
+    const i = args.indexOf(name);
+    return i >= 0 && args[i + 1] ? args[i + 1]! : def;
+  };
+  const secs = Number(opt('--time', '5'));
+  const repeat = Number(opt('--repeat', '3'));
+  const mtu = Number(opt('--mtu', '1400'));
+  const only = opt('--only', 'none,mppe,openvpn,wireguard-go').split(',');
+  ensurePackages([['iperf3', 'iperf3'], ['openvpn', 'openvpn'], ['wireguard-go', 'wireguard-go'], ['wg', 'wireguard-tools'], ['ping', 'iputils-ping']]);
+  const dir = mkdtempSync(join(tmpdir(), 'culvert-bench-l2tp-'));
+  const suite: [string, () => Promise<Result>][] = [
+    ['none', () => culvertL2tp(false, secs, mtu)],
+    ['mppe', () => culvertL2tp(true, secs, mtu)],
+    ['openvpn', () => baseline('OpenVPN (cipher none)', (net) => openvpnTunnel(net, dir, mtu), secs)],
+    ['wireguard-go', () => baseline('wireguard-go', (net) => wireguardTunnel(net, dir, mtu), secs)],
+  ];
+  const runs: Record<string, Result[]> = {};
+  try {
+    // Interleaved repeats: drift of a shared machine hits every path alike.
+    for (let r = 0; r < repeat; r++) {
+      for (const [key, fn] of suite) {
+        if (!only.includes(key)) continue;
+        process.stderr.write(`bench l2tp: ${key} (run ${r + 1}/${repeat}) ...\n`);
+        const res = await fn();
+        process.stderr.write(`  ${res.mbps.toFixed(0)} Mbit/s, tunnel CPU ${res.cpuPct.toFixed(0)}%\n`);
+        (runs[key] ??= []).push(res);
+      }
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  const base = runs.openvpn ? median(runs.openvpn.map((r) => r.mbps)) : NaN;
+  const target: Record<string, number> = { none: 1.8, mppe: 1.0 };
+  const lines = [
+    `L2TP: one-stream iperf3 TCP, inner MTU ${mtu}, two netns over a veth, median (min-max) of ${repeat} interleaved runs of ${secs} s`,
+    `  tunnel CPU% = CPU of both tunnel processes during the TCP run (200% = both cores)`,
+    `${'path'.padEnd(30)}${'TCP Mbit/s (min-max)'.padEnd(24)}${'xOpenVPN'.padEnd(10)}${'target'.padEnd(12)}${'CPU%'.padEnd(7)}Mbit/s per CPU%`,
+  ];
+  for (const [key, rs] of Object.entries(runs)) {
+    const v = rs.map((r) => r.mbps);
+    const m = median(v);
+    const cpu = median(rs.map((r) => r.cpuPct));
+    const ratio = m / base;
+    const tgt = target[key];
+    lines.push(`${rs[0]!.name.padEnd(30)}${`${m.toFixed(0)} (${Math.min(...v).toFixed(0)}-${Math.max(...v).toFixed(0)})`.padEnd(24)}` +
+      `${(Number.isNaN(ratio) ? '-' : ratio.toFixed(2)).padEnd(10)}` +
+      `${(tgt === undefined ? '' : `>=${tgt.toFixed(1)}${Number.isNaN(ratio) ? '' : ratio >= tgt ? ' ok' : ' MISS'}`).padEnd(12)}` +
+      `${cpu.toFixed(0).padEnd(7)}${(m / cpu).toFixed(2)}`);
+  }
+  process.stdout.write(lines.join('\n') + '\n');
+}
