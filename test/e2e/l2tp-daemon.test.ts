@@ -108,3 +108,35 @@ test('daemons: wrong password is refused and counted; use-ipsec=required refuses
     await topo.destroy();
   }
 });
+
+test('daemons: add-default-route with distance pins a host route to the server; dial-on-demand dials on the first packet', async () => {
+  const { topo, srv, cli } = await pair('r');
+  try {
+    // The server's address is behind a gateway from the client's point of view.
+    srv.ip('addr', 'add', '198.18.9.1/32', 'dev', 'lo');
+    cli.ip('route', 'add', '198.18.9.0/24', 'via', '198.18.1.1');
+    await srv.cmd('/ppp secret add name=u2 password=p2-secret service=l2tp profile=l2tp-prof');
+
+    await cli.cmd('/interface l2tp-client add name=l2tp-def connect-to=198.18.9.1 user=u1 password=p1-secret add-default-route=yes default-route-distance=5 disabled=no');
+    await waitOutput(cli, '/interface l2tp-client monitor l2tp-def once', /status: "?connected/);
+    await waitFor(() => /default dev l2tp-def .*metric 5/.test(cli.ip('route', 'show', 'default')), 10000, `default route: ${cli.ip('route', 'show')}`);
+    assert.match(cli.ip('route', 'show', '198.18.9.1'), /198\.18\.9\.1 via 198\.18\.1\.1/, 'host route to the server via the old gateway');
+    assert.equal(cli.ping('198.19.10.1', 2), 2);
+    await cli.cmd('/interface l2tp-client disable l2tp-def');
+    await waitFor(() => !/l2tp-def/.test(cli.ip('route', 'show')), 10000, 'routes removed on disable');
+    assert.doesNotMatch(cli.ip('route', 'show'), /198\.18\.9\.1 via/, 'host route removed');
+
+    await cli.cmd('/interface l2tp-client add name=l2tp-dod connect-to=198.18.9.1 user=u2 password=p2-secret dial-on-demand=yes disabled=no');
+    await waitFor(() => /l2tp-dod/.test(cli.ip('-o', 'link', 'show')), 10000, 'TUN made while waiting');
+    await new Promise((r) => setTimeout(r, 1500));
+    assert.doesNotMatch(await cli.cmd('/interface l2tp-client monitor l2tp-dod once'), /status: "?connected/, 'no call before traffic');
+    assert.doesNotMatch(await srv.cmd('/ppp active print'), /u2/);
+    cli.ip('route', 'add', '198.19.10.1/32', 'dev', 'l2tp-dod');
+    cli.ping('198.19.10.1', 1);
+    await waitOutput(cli, '/interface l2tp-client monitor l2tp-dod once', /status: "?connected/, 20000);
+    await waitFor(() => cli.ping('198.19.10.1', 1) === 1, 15000, 'traffic after dialing on demand');
+    assert.match(await srv.cmd('/ppp active print'), /u2/);
+  } finally {
+    await topo.destroy();
+  }
+});
