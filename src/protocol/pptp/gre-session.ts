@@ -524,15 +524,18 @@ export class GreSession {
         rx.overWin++;
         return;
       }
-      if (this.nobuffer || pLen > this.slotSize) {
-        // Accept at once: everything in the gap is lost (§4.3 allows discarding).
-        rx.buffered++;
-        this.declareLost(seq);
-        continue;
-      }
-      if (this.findSlot(seq) >= 0) {
+      if (this.bufferedCount > 0 && this.findSlot(seq) >= 0) {
         rx.underWin++; // a duplicate of a packet already waiting
         return;
+      }
+      if (this.nobuffer || pLen > this.slotSize) {
+        // Accept at once: everything in the gap is lost (§4.3 allows discarding). Packets
+        // already waiting ahead of the gap go first, in order.
+        rx.buffered++;
+        if (this.bufferedCount > 0) this.releaseUpTo((seq - 1) >>> 0);
+        if (this.closed) return;
+        this.declareLost(seq);
+        continue;
       }
       const slot = this.freeSlot();
       if (slot < 0) {
@@ -644,7 +647,14 @@ export class GreSession {
     let expiredSeq = -1;
     let expiredD = -1;
     for (let i = 0; i < this.slots; i++) {
-      if (this.slotLen[i] < 0 || this.slotTime[i] + this.reorderMs > now) continue;
+      if (this.slotLen[i] < 0) continue;
+      if (((this.slotSeq[i] - this.expected) | 0) < 0) {
+        // Cannot happen (everything behind `expected` was passed on); never keep it around.
+        this.slotLen[i] = -1;
+        this.bufferedCount--;
+        continue;
+      }
+      if (this.slotTime[i] + this.reorderMs > now) continue;
       const d = (this.slotSeq[i] - this.expected) | 0;
       if (d > expiredD) {
         expiredD = d;

@@ -154,6 +154,23 @@ describe('GRE session: receive path', () => {
     assert.deepEqual(r.delivered, [0, 2, 3, 4, 5]);
   });
 
+  test('a packet too big for the pool is taken at once, after the smaller ones waiting before it', () => {
+    const clock = new FakeClock();
+    const got: number[] = [];
+    const s = new GreSession({ clock, localCallId: LOCAL, peerCallId: PEER, maxPayload: 64, onWrite: () => true, onPayload: (b, o, l) => got.push(l === 8 ? b[o + 7] : 1000 + l) });
+    const feed = (p: Uint8Array) => s.receive(p, 0, p.length);
+    feed(data(0));
+    feed(data(2));
+    feed(gre.encode({ callId: LOCAL, sequence: 4 }, new Uint8Array(100)));
+    assert.deepEqual(got, [0, 2, 1100], '2 goes out before the big packet 4');
+    assert.equal(s.bufferedPackets, 0);
+    assert.equal(s.stats.rx.lost, 2); // 1 and 3
+    feed(data(5));
+    clock.advance(1000);
+    assert.deepEqual(got, [0, 2, 1100, 5]);
+    assert.equal(s.stats.rx.lost, 2);
+  });
+
   test('buffered packets are copies: the caller may reuse its buffer', () => {
     const r = rig();
     r.rx(data(0));
@@ -418,6 +435,33 @@ describe('GRE session: fuzz', () => {
         assert.equal(rx.accepted, r.delivered.length);
         assert.equal(rx.accepted + rx.underWin + rx.overWin, received);
         for (let i = 1; i < r.delivered.length; i++) assert.ok(((r.delivered[i] - r.delivered[i - 1]) | 0) > 0, 'in order');
+      }),
+    );
+  });
+  test('random sizes (some too big for the pool), sequence numbers and timing: in order, sane loss counts', () => {
+    const step = fc.record({ seq: fc.integer({ min: 0, max: 30 }), size: fc.integer({ min: 4, max: 100 }), wait: fc.integer({ min: 0, max: 200 }) });
+    fc.assert(
+      fc.property(fc.array(step, { maxLength: 60 }), fc.integer({ min: 1, max: 4 }), (steps, slots) => {
+        const clock = new FakeClock();
+        const got: number[] = [];
+        const s = new GreSession({
+          clock, localCallId: LOCAL, peerCallId: PEER, maxPayload: 64, bufferSlots: slots, onWrite: () => true,
+          onPayload: (b, o) => got.push(((b[o] << 24) | (b[o + 1] << 16) | (b[o + 2] << 8) | b[o + 3]) >>> 0),
+        });
+        for (const st of steps) {
+          const payload = new Uint8Array(st.size);
+          payload[3] = st.seq;
+          const p = gre.encode({ callId: LOCAL, sequence: st.seq }, payload);
+          s.receive(p, 0, p.length);
+          clock.advance(st.wait);
+        }
+        clock.advance(1000);
+        assert.equal(s.bufferedPackets, 0);
+        for (let i = 1; i < got.length; i++) assert.ok(got[i] > got[i - 1], `in order: ${got}`);
+        const rx = s.stats.rx;
+        assert.equal(rx.accepted, got.length);
+        assert.equal(rx.accepted + rx.underWin + rx.overWin, steps.length);
+        if (got.length > 0) assert.equal(rx.lost, got[got.length - 1] - got[0] + 1 - got.length, 'lost = the gaps between what was passed on');
       }),
     );
   });
