@@ -444,6 +444,44 @@ describe('PPTP control connection: unexpected and malformed input', () => {
   });
 });
 
+describe('PPTP control connection: structured fuzz', () => {
+  test('random valid messages (any type, small Call IDs), garbage and time steps: never throws, closes once, no timer left behind', () => {
+    const msg = fc.oneof(
+      fc.constant(encode(sccrq())),
+      fc.constant(encode(sccrp())),
+      fc.tuple(fc.integer({ min: 1, max: 15 }), fc.integer({ min: 0, max: 3 }), fc.integer({ min: 0, max: 3 })).map(([t, id, v]) => {
+        const m = create(t as PptpControlMessage['type'], {}) as unknown as Record<string, number | string>;
+        for (const k of Object.keys(m)) if (typeof m[k] === 'number' && k !== 'type') m[k] = k === 'protocolVersion' ? 0x100 : /allId$/.test(k) ? id : v;
+        return encode(m as unknown as PptpControlMessage);
+      }),
+      fc.uint8Array({ maxLength: 40 }),
+    );
+    fc.assert(
+      fc.property(fc.boolean(), fc.array(fc.tuple(msg, fc.integer({ min: 0, max: 70_000 })), { maxLength: 25 }), (isClient, steps) => {
+        const clock = new FakeClock();
+        let closed = 0;
+        const c = new PptpControlConnection({
+          role: isClient ? 'client' : 'server',
+          clock,
+          lingerMs: 100,
+          onWrite: (b) => void decode(b),
+          onClose: () => void closed++,
+          onOutgoingCall: () => ({ accept: true, callId: 3 }),
+        });
+        c.start();
+        if (isClient) c.placeCall({ callId: 1 });
+        for (const [b, wait] of steps) {
+          c.receive(b);
+          clock.advance(wait);
+        }
+        clock.advance(300_000);
+        assert.ok(closed <= 1);
+        assert.equal(clock.timerCount === 0, c.state === 'closed');
+      }),
+    );
+  });
+});
+
 describe('PPTP control connection: SCCRQ collision (RFC 2637 §3.1.3)', () => {
   test('both sides send SCCRQ: the higher address wins, the loser closes its own connection and answers', () => {
     const net = new Net();
