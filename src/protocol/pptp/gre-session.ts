@@ -136,7 +136,6 @@ export class GreSession {
   private expected = 0;
   /** Highest sequence number accepted or buffered: what we acknowledge. */
   private highest = 0;
-  private lastAckSent = 0;
   /** Data packets taken in (accepted or buffered) since our last ack. */
   private rxSinceAck = 0;
   private readonly ackThreshold: number;
@@ -303,7 +302,6 @@ export class GreSession {
       buf[start + 13] = (a >>> 16) & 0xff;
       buf[start + 14] = (a >>> 8) & 0xff;
       buf[start + 15] = a & 0xff;
-      this.lastAckSent = a;
       this.rxSinceAck = 0;
       this.ackDeadline = 0;
     }
@@ -360,7 +358,6 @@ export class GreSession {
     b[9] = (a >>> 16) & 0xff;
     b[10] = (a >>> 8) & 0xff;
     b[11] = a & 0xff;
-    this.lastAckSent = a;
     this.rxSinceAck = 0;
     this.ackDeadline = 0;
     if (this.onWrite(b, 0, 12) === false) {
