@@ -162,6 +162,29 @@ test('a lost control message (the SCCRP) is recovered by retransmission', async 
   }
 });
 
+test('a client on an ephemeral port that changes its UDP port mid-tunnel is followed by the LNS (after its Hello)', async () => {
+  // Hello after 1 s of silence: what tells the LNS where the client went (data alone proves nothing).
+  const w = await world('lp', {}, { sessions: 2, port: 0, hello: 1 });
+  try {
+    const up = await status(w.lac, { cmd: 'waitUp', n: 2 });
+    assert.ok(!up.timeout);
+    assert.equal(await ping(w.net.a, up.calls[1].remote!, 2), 2);
+    const moved = await w.lac.call({ cmd: 'movePort', local: '198.18.0.1', port: 40123 });
+    assert.equal(moved.port, 40123);
+    // Replies still go to the old port: the client hears nothing, sends a Hello from the new one.
+    await new Promise((r) => setTimeout(r, 2500));
+    const got = await ping(w.net.a, up.calls[1].remote!, 3);
+    assert.equal(await ping(w.net.a, up.calls[0].remote!, 2), 2, 'both sessions');
+    const dbg = await status(w.lns);
+    assert.equal(got, 3, `the other session passes traffic on the new port: ${JSON.stringify(dbg.log.slice(-15))} ${JSON.stringify((await status(w.lac)).log.slice(-10))}`);
+    const lns = await status(w.lns);
+    assert.ok(lns.log.some((l) => /peer moved .* to 198\.18\.0\.1:40123/.test(l)), 'the LNS followed the peer');
+    assert.equal(lns.calls.filter((c) => c.status === 'connected').length, 2);
+  } finally {
+    w.net.destroy();
+  }
+});
+
 test('a silent server is detected by the tunnel Hello', async () => {
   // PPP echoes off on the client, so only the L2TP Hello can notice.
   const w = await world('lk', {}, { hello: 1, retries: 2, initialRtoMs: 500, maxRtoMs: 8000, linkKeepalive: 0 });
