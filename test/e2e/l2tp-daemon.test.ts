@@ -140,3 +140,24 @@ test('daemons: add-default-route with distance pins a host route to the server; 
     await topo.destroy();
   }
 });
+
+test('daemons: 20 l2tp-clients in one daemon (20 tunnels on one UDP socket) to one server, each passing its own traffic', async () => {
+  const { topo, srv, cli } = await pair('m');
+  try {
+    const N = 20;
+    for (let i = 1; i <= N; i++) await srv.cmd(`/ppp secret add name=c${i} password=pw-${i} service=l2tp profile=l2tp-prof`);
+    for (let i = 1; i <= N; i++) await cli.cmd(`/interface l2tp-client add name=l2tp-c${i} connect-to=198.18.1.1 user=c${i} password=pw-${i} disabled=no`);
+    await waitFor(async () => ((await srv.cmd('/ppp active print')).match(/\bc\d+\b/g) ?? []).length >= N, 60000, 'all 20 sessions up on the server');
+    for (let i = 1; i <= N; i++) await waitOutput(cli, `/interface l2tp-client monitor l2tp-c${i} once`, /status: "?connected/);
+    // Each session by its own interface (SO_BINDTODEVICE): the echo must cross that tunnel.
+    for (let i = 1; i <= N; i++) {
+      await waitFor(() => cli.ping('198.19.10.1', 1, ['-I', `l2tp-c${i}`]) === 1, 15000, `echo through l2tp-c${i}`);
+    }
+    // One hang-up leaves the other 19 alone.
+    await cli.cmd('/interface l2tp-client disable l2tp-c1');
+    await waitFor(async () => ((await srv.cmd('/ppp active print')).match(/\bc\d+\b/g) ?? []).length === N - 1, 15000, '19 sessions left');
+    assert.equal(cli.ping('198.19.10.1', 2, ['-I', 'l2tp-c20']), 2);
+  } finally {
+    await topo.destroy();
+  }
+});

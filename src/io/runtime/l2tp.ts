@@ -333,7 +333,11 @@ export class L2tpRuntime implements Runtime {
           const st = this.view?.list(SERVER_MENU).find((i) => i.values.user === user && i.values.disabled !== 'yes');
           const taken = st && this.server && [...this.server.sessions.values()].some((x) => x.name === st.values.name && x.status !== 'terminated' && x.iface);
           if (st && !taken) return { name: st.values.name ?? `l2tp-${user}`, dynamic: false };
-          return { name: `<l2tp-${user}>`, dynamic: true };
+          // The same user twice (only-one=no): the second interface gets a suffix.
+          const live = new Set(this.server ? [...this.server.sessions.values()].filter((x) => x.iface).map((x) => x.name) : []);
+          let name = `<l2tp-${user}>`;
+          for (let i = 1; live.has(name); i++) name = `<l2tp-${user}-${i}>`;
+          return { name, dynamic: true };
         },
         log: (l) => this.log('info', l),
         onChange: () => {
