@@ -542,8 +542,11 @@ export class Link {
         return;
       case PppProtocol.IPCP:
         // NCP packets before the Network phase are silently discarded (RFC 1661 §3.4/3.5).
-        if (this.phase === 'network' || this.phase === 'running') this.ipcp.receive(buf, h.offset, h.length);
-        else this.ncpTooEarly();
+        if (this.phase === 'network' || this.phase === 'running') {
+          // The peer started IPCP before our CCP settled: answer it now rather than make it wait.
+          this.openIpcp();
+          this.ipcp.receive(buf, h.offset, h.length);
+        } else this.ncpTooEarly();
         return;
       case PppProtocol.CCP:
         if (this.phase === 'network' || this.phase === 'running') {
@@ -784,11 +787,20 @@ export class Link {
     this.ccpSettled = false;
     this.ipcp.neg.reset();
     this.ccp.neg.reset();
-    this.ipcp.fsm.open();
-    this.ipcp.fsm.up();
     // use-encryption=no: CCP stays passive (like pppd without compressors) - we only talk
     // CCP if the peer starts it, so peers without CCP never see (or reject) our requests.
+    // Otherwise CCP goes first and IPCP follows once it settles: pppd with require-mppe
+    // answers an IPCP request that precedes MPPE with Terminate-Ack, which would cost a
+    // full restart interval.
     if (cc.useEncryption !== 'no') this.openCcp();
+    else this.openIpcp();
+  }
+
+  private openIpcp(): void {
+    const st = this.ipcp.fsm.state;
+    if (st !== State.Initial && st !== State.Starting) return;
+    this.ipcp.fsm.open();
+    this.ipcp.fsm.up();
   }
 
   private openCcp(): void {
@@ -918,6 +930,7 @@ export class Link {
         return;
       }
       this.ccpSettled = true;
+      this.openIpcp();
       this.maybeUp();
     };
     ccp.fatalReject = (code) => code >= 1 && code <= 7;
@@ -964,6 +977,7 @@ export class Link {
     }
     this.log(`CCP up: ${this.encoding}`);
     this.ccpSettled = true;
+    this.openIpcp();
     this.maybeUp();
   }
 
