@@ -178,6 +178,8 @@ export class PppInterface {
   }
 
   get isOpen(): boolean { return this.tun !== undefined; }
+  /** Resolves when the last linkUp/linkDown finished configuring the host. */
+  get settled(): Promise<void> { return this.configuring; }
   get isUp(): boolean { return this.up; }
   get device(): TunDevice | undefined { return this.tun; }
 

@@ -144,7 +144,17 @@ export class PptpClientConnection {
       this.reason ??= e.reason;
       this.end(e.reason ?? 'terminated');
       return;
-    } else iface.setStatus(e.status);
+    } else {
+      iface.setStatus(e.status);
+      if (e.status === 'terminating...' && !this.forceTimer) {
+        // The server may be gone (LCP echo failed): do not wait out the 60 s reply
+        // time-outs of the control connection before redialing.
+        this.forceTimer = this.clock.setTimer(3000, () => {
+          this.sock?.destroy();
+          this.end(this.call.session?.reason ?? this.call.session?.link.reason ?? 'terminated');
+        });
+      }
+    }
     this.o.onStatus?.(e);
   }
 
@@ -152,7 +162,8 @@ export class PptpClientConnection {
     if (this.ended) return;
     this.ended = true;
     this.forceTimer?.cancel();
-    this.reason ??= reason;
+    // The PPP reason (e.g. "LCP missed echo reply") says more than the control channel's.
+    this.reason ??= this.call.session?.reason ?? reason;
     this.status = 'terminated';
     const wasConnected = this.connected;
     this.connected = false;

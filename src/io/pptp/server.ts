@@ -67,6 +67,8 @@ export interface ServerSession {
   dynamic: boolean;
   status: CallStatusEvent['status'];
   reason?: string;
+  /** The interface is configured (addresses, routes): the session shows in /ppp active. */
+  ready?: boolean;
 }
 
 export interface PptpServerAdapterStats {
@@ -83,6 +85,7 @@ export class PptpServerAdapter {
   private o: PptpServerAdapterOptions;
   private readonly clock: Clock;
   private readonly conns = new Set<ReturnType<PptpServer['accept']>>();
+  private readonly socketOf = new Map<ReturnType<PptpServer['accept']>, net.Socket>();
   /** Control-channel counters of connections that are gone. */
   private readonly closedControl = { unknown: 0, unexpected: 0, broken: 0 };
   private tcp: net.Server | undefined;
@@ -215,11 +218,13 @@ export class PptpServerAdapter {
       return;
     }
     this.conns.add(conn);
+    this.socketOf.set(conn, s);
     s.on('data', (c: Buffer) => conn.receive(c));
     s.on('error', () => {});
     s.once('close', () => {
       this.sockets.delete(s);
       conn.tcpClosed();
+      this.socketOf.delete(conn);
       if (this.conns.delete(conn)) {
         this.closedControl.unknown += conn.control.stats.unknown;
         this.closedControl.unexpected += conn.control.stats.unexpected;
@@ -296,7 +301,20 @@ export class PptpServerAdapter {
     } else if (e.status === 'terminated') {
       rec.reason = e.reason;
       void this.finish(rec, e.reason ?? 'terminated');
-    } else rec.iface?.setStatus(e.status);
+    } else {
+      rec.iface?.setStatus(e.status);
+      if (e.status === 'terminating...') {
+        // A peer that vanished never answers the Call-Disconnect-Notify / StopCCRQ (60 s
+        // reply time-outs): give it a few seconds, then drop the TCP connection, which
+        // takes the call down at once.
+        this.clock.setTimer(3000, () => {
+          if (this.sessions.get(rec!.id) !== rec) return;
+          const sock = this.socketOf.get(call.connection);
+          if (sock) sock.destroy();
+          else call.session.callDown(call.session.link.reason ?? 'terminated');
+        });
+      }
+    }
     this.o.onChange?.();
   }
 
@@ -328,6 +346,7 @@ export class PptpServerAdapter {
       get link() { return call.session.link; },
     });
     await iface.linkUp(e.info!);
+    rec.ready = rec.iface === iface;
     this.o.log?.(`pptp server: ${user} connected from ${rec.callerId} as ${name} (${e.info!.remoteAddress})`);
     this.o.onChange?.();
   }
@@ -335,8 +354,10 @@ export class PptpServerAdapter {
   private async finish(rec: ServerSession, reason: string): Promise<void> {
     if (this.sessions.get(rec.id) !== rec) return;
     this.sessions.delete(rec.id);
+    if (rec.user) this.o.log?.(`pptp server: ${rec.user} from ${rec.callerId} disconnected: ${reason}`);
     const f = rec.iface;
     rec.iface = undefined;
+    rec.ready = false;
     if (f) {
       const c = this.stats.closed;
       c.rxPackets += f.counters.rxPackets; c.rxBytes += f.counters.rxBytes;
@@ -345,7 +366,6 @@ export class PptpServerAdapter {
       await f.close();
     }
     rec.settings?.release();
-    if (rec.user) this.o.log?.(`pptp server: ${rec.user} from ${rec.callerId} disconnected: ${reason}`);
     this.o.onChange?.();
   }
 }

@@ -56,7 +56,7 @@ class PptpClientEntry {
   ) {}
 
   get name(): string { return this.values.name; }
-  get running(): boolean { return this.conn?.connected ?? false; }
+  get running(): boolean { return (this.conn?.connected ?? false) && this.status === 'connected'; }
   get dialOnDemand(): boolean { return yes(this.values['dial-on-demand']); }
 
   start(): void {
@@ -119,12 +119,17 @@ class PptpClientEntry {
       localAddress: process.env.CULVERT_PPTP_CLIENT_ADDRESS || undefined,
       log: (l) => this.rt.log('debug', `${this.name}: ${l}`),
       onStatus: (e) => {
-        this.status = e.status;
         if (e.status === 'connected') {
           this.backoff.reset();
           this.rt.log('info', `${this.name}: connected to ${v['connect-to']} (${e.info?.localAddress} -> ${e.info?.remoteAddress}, ${e.info?.encoding})`);
-          void this.iface?.linkUp(e.info!).then(() => this.rt.daemon.reapplyHost());
+          // "connected" (and R) once the interface carries its addresses and routes.
+          void this.iface?.settled.then(() => {
+            if (this.conn === conn && conn.connected) this.status = 'connected';
+            return this.rt.daemon.reapplyHost();
+          });
+          return;
         }
+        this.status = e.status;
         if (e.status === 'terminated') this.reason = e.reason;
       },
       onEnd: (reason, wasConnected) => {
@@ -290,14 +295,15 @@ export class PptpRuntime implements Runtime {
   // ---- print / monitor ----------------------------------------------------------------------
 
   private connectedSessions(): ServerSession[] {
-    return this.server ? [...this.server.sessions.values()].filter((s) => s.iface && s.status === 'connected') : [];
+    return this.server ? [...this.server.sessions.values()].filter((s) => s.ready && s.status === 'connected') : [];
   }
 
   dynamicItems(menu: string): readonly DynamicItem[] | undefined {
     if (menu === SERVER_MENU) {
       return this.connectedSessions().filter((s) => s.dynamic).map((s) => ({
         key: `pptp#${s.id}`,
-        values: { name: s.name ?? '', user: s.user ?? '', 'client-address': s.callerId, ...liveValues(s.iface) },
+        // The console shows dynamic names in <>: give it the bare name.
+        values: { name: (s.name ?? '').replace(/^<(.*)>$/, '$1'), user: s.user ?? '', 'client-address': s.callerId, ...liveValues(s.iface) },
         running: true,
       }));
     }

@@ -1,0 +1,211 @@
+/**
+ * culvert PPTP client daemon <-> culvert PPTP server daemon, each in its own namespace,
+ * joined by a veth (server 198.18.1.1, client 198.18.1.2), configured only with console
+ * commands. Traffic runs through real TUNs (`pptp-out1`, `<pptp-u1>`), MPPE-128.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { Topology, waitOutput, type Machine } from '../io/l2tp/topology.js';
+import { nsFetch, waitFor } from '../mgmt/helpers.js';
+
+const REST = 18729;
+
+async function pair(tag: string, serverExtra = ''): Promise<{ topo: Topology; srv: Machine; cli: Machine }> {
+  const topo = new Topology(`pp${tag}`);
+  try {
+    const srv = topo.machine('srv');
+    const cli = topo.machine('cli');
+    topo.link(srv, 'ether1', '198.18.1.1/24', cli, 'ether1', '198.18.1.2/24');
+    await topo.daemon(srv, REST);
+    await topo.daemon(cli);
+    await srv.cmd('/ppp secret add name=u1 service=pptp password=p1-secret local-address=198.19.0.1 remote-address=198.19.0.2 routes="198.19.50.0/24"');
+    await srv.cmd(`/interface pptp-server server set enabled=yes ${serverExtra}`.trim());
+    return { topo, srv, cli };
+  } catch (e) {
+    await topo.destroy();
+    throw e;
+  }
+}
+
+async function connectClient(cli: Machine, extra = ''): Promise<string> {
+  await cli.cmd(`/interface pptp-client add connect-to=198.18.1.1 user=u1 password=p1-secret disabled=no ${extra}`.trim());
+  return waitOutput(cli, '/interface pptp-client monitor pptp-out1 once', /status: "?connected/);
+}
+
+function metrics(srv: Machine): string {
+  const token = fs.readFileSync(path.join(srv.daemon!.dataDir, 'rest-token'), 'utf8').trim();
+  const m = nsFetch({ name: srv.ns } as never, 'GET', `http://127.0.0.1:${REST}/metrics`, token);
+  assert.equal(m.status, 200);
+  return m.text;
+}
+
+function metric(text: string, re: RegExp): number {
+  let sum = 0;
+  for (const line of text.split('\n')) if (re.test(line)) sum += Number(line.split(' ').pop());
+  return sum;
+}
+
+test('pptp daemons: connect, monitor, print rows, ping both ways, iperf3 over MPPE-128, metrics, hang-up from either side', async () => {
+  const { topo, srv, cli } = await pair('a');
+  const procs: ChildProcess[] = [];
+  try {
+    const mon = await connectClient(cli, 'add-default-route=yes default-route-distance=5');
+    assert.match(mon, /encoding: "MPPE128 stateless"/);
+    assert.match(mon, /mtu: 1460/);
+    assert.match(mon, /mru: 1460/);
+    assert.match(mon, /local-address: 198\.19\.0\.2\b/);
+    assert.match(mon, /remote-address: 198\.19\.0\.1\b/);
+    assert.match(mon, /uptime: \d/);
+    assert.match(mon, /idle-time: \d/);
+    assert.match(await cli.cmd('/interface pptp-client print'), /\d+\s+R name="pptp-out1"/);
+
+    const active = await waitOutput(srv, '/ppp active print', /u1\s+pptp\s+198\.18\.1\.2\s+198\.19\.0\.2/);
+    assert.match(active, /MPPE128 stateless/);
+    const ifs = await waitOutput(srv, '/interface pptp-server print', /<pptp-u1>/);
+    assert.match(ifs, /DR <pptp-u1>\s+u1\s+1460\s+198\.18\.1\.2\s+\S+\s+MPPE128 stateless/);
+    assert.match(srv.ip('-o', 'link', 'show'), /<pptp-u1>/);
+    // The secret's routes= is installed while connected; the client's default route has distance 5.
+    await waitFor(() => /198\.19\.50\.0\/24 dev <pptp-u1>/.test(srv.ip('route')), 5000, 'secret route');
+    await waitFor(() => /default dev pptp-out1 .*metric 5/.test(cli.ip('route')), 5000, 'client default route');
+
+    assert.equal(cli.ping('198.19.0.1', 5), 5, 'client -> server through the tunnel');
+    assert.equal(srv.ping('198.19.0.2', 3), 3, 'server -> client');
+
+    const iperfSrv = spawn('ip', ['netns', 'exec', srv.ns, 'iperf3', '-s', '-1', '-B', '198.19.0.1'], { stdio: 'ignore' });
+    procs.push(iperfSrv);
+    await new Promise((r) => setTimeout(r, 400));
+    const j = JSON.parse(cli.exec('timeout', '30', 'iperf3', '-c', '198.19.0.1', '-t', '2', '-J')) as { end: { sum_received: { bytes: number } } };
+    assert.ok(j.end.sum_received.bytes > 100_000, `iperf3 moved ${j.end.sum_received.bytes} bytes`);
+
+    const m = metrics(srv);
+    assert.match(m, /culvert_tunnel_up\{[^}]*interface="<pptp-u1>"[^}]*\} 1/);
+    assert.ok(metric(m, /^culvert_tunnel_rx_bytes_total\{[^}]*interface="<pptp-u1>"/) > 100_000, 'bytes counted');
+    assert.match(m, /culvert_server_sessions\{service="pptp"\} 1/);
+    assert.ok(metric(m, /^culvert_pptp_gre_total\{[^}]*counter="rx_accepted"/) > 100, 'pptp(8) GRE counters');
+
+    // Hang-up from the client: disable. Everything both sides added goes.
+    await cli.cmd('/interface pptp-client disable pptp-out1');
+    await waitOutput(srv, '/ppp active print', /^(?![\s\S]*u1)/);
+    await waitFor(() => !/<pptp-u1>/.test(srv.ip('-o', 'link', 'show')), 10000, 'server TUN removed');
+    assert.doesNotMatch(srv.ip('route'), /198\.19\.50\.0/);
+    await waitFor(() => !/pptp-out1/.test(cli.ip('-o', 'link', 'show')), 10000, 'client TUN removed');
+    assert.doesNotMatch(cli.ip('route'), /default/);
+    assert.match(srv.daemon!.stderr(), /u1 from 198\.18\.1\.2 disconnected/);
+
+    // Hang-up from the server: /ppp active remove. The server side is cleaned up before the client redials.
+    await cli.cmd('/interface pptp-client enable pptp-out1');
+    await waitOutput(cli, '/interface pptp-client monitor pptp-out1 once', /status: "?connected/);
+    await waitOutput(srv, '/ppp active print', /u1/);
+    await waitFor(() => /198\.19\.50\.0/.test(srv.ip('route')), 5000, 'secret route again');
+    await srv.cmd('/ppp active remove [find name=u1]');
+    let cleaned = false;
+    await waitFor(async () => {
+      const r = srv.ip('route');
+      if (!/198\.19\.50\.0/.test(r) && !/<pptp-u1>/.test(srv.ip('-o', 'link', 'show'))) cleaned = true;
+      return cleaned;
+    }, 10000, 'server cleaned up after /ppp active remove');
+    assert.match(cli.daemon!.stderr(), /terminated: .*(administrator|disconnect)/i);
+    // ...and the client redials by itself (back-off 1 s).
+    await waitOutput(cli, '/interface pptp-client monitor pptp-out1 once', /status: "?connected/, 20000);
+    await waitFor(() => cli.ping('198.19.0.1', 1) === 1, 15000, 'traffic after the redial');
+  } finally {
+    for (const p of procs) if (p.exitCode === null && p.pid) try { process.kill(p.pid, 'SIGKILL'); } catch { /* gone */ }
+    await topo.destroy();
+  }
+});
+
+test('pptp daemons: a vanished peer is found by LCP echo ("LCP missed echo reply") on both sides', async () => {
+  const { topo, srv, cli } = await pair('b', 'keepalive-timeout=2');
+  try {
+    await connectClient(cli, 'keepalive-timeout=2');
+    await waitOutput(srv, '/ppp active print', /u1/);
+    assert.equal(cli.ping('198.19.0.1', 2), 2);
+    // Drop the wire: neither side can say goodbye.
+    srv.ip('link', 'set', 'ether1', 'down');
+    await waitOutput(srv, '/ppp active print', /^(?![\s\S]*u1)/, 30000);
+    assert.match(srv.daemon!.stderr(), /LCP missed echo reply/);
+    await waitFor(() => /pptp-out1: terminated: LCP missed echo reply/.test(cli.daemon!.stderr()), 30000, `client detects; log:\n${cli.daemon!.stderr().slice(-2000)}`);
+    await waitFor(() => !/<pptp-u1>/.test(srv.ip('-o', 'link', 'show')), 10000, 'server TUN removed');
+    // Wire back: the client redials on its own.
+    srv.ip('link', 'set', 'ether1', 'up');
+    await waitOutput(cli, '/interface pptp-client monitor pptp-out1 once', /status: "?connected/, 90000);
+    await waitOutput(srv, '/ppp active print', /u1/);
+    // The client daemon dies outright (kill -9): the server finds out by keepalive.
+    await cli.daemon!.kill9();
+    await waitOutput(srv, '/ppp active print', /^(?![\s\S]*u1)/, 30000);
+    assert.ok((srv.daemon!.stderr().match(/LCP missed echo reply/g) ?? []).length >= 2);
+  } finally {
+    await topo.destroy();
+  }
+});
+
+/** Bad control and GRE input from the client's namespace, sent with a raw socket (python3, root). */
+const BAD_INPUT_PY = String.raw`
+import socket, struct, sys, time
+srv = sys.argv[1]
+def tcp(data, close_wait=0.3):
+    s = socket.create_connection((srv, 1723), timeout=3)
+    s.sendall(data)
+    time.sleep(close_wait)
+    try:
+        s.recv(4096)
+    except Exception:
+        pass
+    s.close()
+MAGIC = 0x1A2B3C4D
+# wrong magic cookie
+tcp(struct.pack('!HHIHH', 16, 1, 0xDEADBEEF, 1, 0) + b'\0' * 4)
+# oversized length field
+tcp(struct.pack('!HHIHH', 0xFFFF, 1, MAGIC, 1, 0) + b'\0' * 100)
+# truncated: header promises 156 octets (SCCRQ), the peer sends 20 and goes
+tcp(struct.pack('!HHIHH', 156, 1, MAGIC, 1, 0) + b'\0' * 8, 0.1)
+# unknown control message type
+tcp(struct.pack('!HHIHH', 16, 1, MAGIC, 99, 0) + b'\0' * 4)
+# GRE: wrong version (plain GRE), wrong protocol, unknown Call ID, payload length beyond the packet
+r = socket.socket(socket.AF_INET, socket.SOCK_RAW, 47)
+bad = [
+    struct.pack('!HH', 0x0000, 0x0800) + b'\0' * 20,
+    struct.pack('!HHHHI', 0x3001, 0x0800, 4, 7, 1) + b'abcd',
+    struct.pack('!HHHHI', 0x3001, 0x880B, 4, 54321, 1) + b'abcd',
+    struct.pack('!HHHHI', 0x3001, 0x880B, 1400, 54322, 1) + b'abcd',
+    b'\x30',
+]
+for b in bad:
+    for _ in range(5):
+        r.sendto(b, (srv, 0))
+print('sent')
+`;
+
+test('pptp server: bad control and GRE input while a session runs is dropped and counted; the session keeps passing traffic', async () => {
+  const { topo, srv, cli } = await pair('c');
+  try {
+    await connectClient(cli);
+    await waitOutput(srv, '/ppp active print', /u1/);
+    assert.equal(cli.ping('198.19.0.1', 2), 2);
+    const before = metrics(srv);
+    const pinger = spawn('ip', ['netns', 'exec', cli.ns, 'ping', '-n', '-c', '20', '-i', '0.2', '198.19.0.1'], { stdio: ['ignore', 'pipe', 'ignore'] });
+    let pingOut = '';
+    pinger.stdout!.setEncoding('utf8');
+    pinger.stdout!.on('data', (d: string) => { pingOut += d; });
+    const out = execFileSync('ip', ['netns', 'exec', cli.ns, 'python3', '-c', BAD_INPUT_PY, '198.18.1.1'], { encoding: 'utf8' });
+    assert.match(out, /sent/);
+    await new Promise<void>((r) => pinger.once('exit', () => r()));
+    const received = Number(/(\d+) received/.exec(pingOut)?.[1] ?? 0);
+    assert.ok(received >= 18, `the session kept passing traffic during the bad input (${received}/20)`);
+    assert.match(await srv.cmd('/ppp active print'), /u1/, 'session still up');
+    await waitOutput(cli, '/interface pptp-client monitor pptp-out1 once', /status: "?connected/);
+
+    const after = metrics(srv);
+    const d = (re: RegExp) => metric(after, re) - metric(before, re);
+    assert.ok(d(/^culvert_drops_total\{[^}]*reason="control_stream_broken"/) >= 2, 'broken control streams counted');
+    assert.ok(d(/^culvert_drops_total\{[^}]*reason="control_unknown_type"/) >= 1, 'unknown control message counted');
+    const greDrops = d(/^culvert_drops_total\{[^}]*reason="(gre_no_call|gre_invalid|gre_wrong_peer|ip_malformed)"/);
+    assert.ok(greDrops >= 20, `bad GRE packets counted (${greDrops})`);
+    assert.equal(cli.ping('198.19.0.1', 3), 3, 'still passing traffic afterwards');
+  } finally {
+    await topo.destroy();
+  }
+});
