@@ -161,3 +161,24 @@ test('daemons: 20 l2tp-clients in one daemon (20 tunnels on one UDP socket) to o
     await topo.destroy();
   }
 });
+
+test('daemons: keepalive-timeout notices a server that went silent; the client redials', async () => {
+  const { topo, srv, cli } = await pair('k');
+  const pid = srv.daemon!.proc.pid!;
+  let stopped = false;
+  try {
+    await cli.cmd('/interface l2tp-client add name=l2tp-out1 connect-to=198.18.1.1 user=u1 password=p1-secret keepalive-timeout=2 disabled=no');
+    await waitOutput(cli, '/interface l2tp-client monitor l2tp-out1 once', /status: "?connected/);
+    process.kill(pid, 'SIGSTOP'); // the server stops answering anything
+    stopped = true;
+    const mon = await waitOutput(cli, '/interface l2tp-client monitor l2tp-out1 once', /status: "?(terminated|dialing)/, 30000);
+    void mon;
+    assert.match(cli.daemon!.stderr(), /l2tp-out1: terminated: .*(echo|not responding)/i);
+    process.kill(pid, 'SIGCONT');
+    stopped = false;
+    await waitOutput(cli, '/interface l2tp-client monitor l2tp-out1 once', /status: "?connected/, 60000);
+  } finally {
+    if (stopped) process.kill(pid, 'SIGCONT');
+    await topo.destroy();
+  }
+});
