@@ -182,3 +182,55 @@ test('daemons: keepalive-timeout notices a server that went silent; the client r
     await topo.destroy();
   }
 });
+
+test('daemons: bad input at the live server from a third port is answered (StopCCN/CDN with result codes) or dropped and counted; the running session keeps passing traffic', async () => {
+  const { topo, srv, cli } = await pair('b', 18730);
+  const procs: ChildProcess[] = [];
+  try {
+    await cli.cmd('/interface l2tp-client add name=l2tp-out1 connect-to=198.18.1.1 user=u1 password=p1-secret disabled=no');
+    await waitOutput(cli, '/interface l2tp-client monitor l2tp-out1 once', /status: "?connected/);
+    await waitFor(() => cli.ping('198.19.10.1', 1) === 1, 10000, 'first echo');
+    // The misbehaving peer: the io test fixture, in the client's namespace, UDP port 1702.
+    const { Child } = await import('../io/helpers/netns.js');
+    const fx = new Child(spawn('ip', ['netns', 'exec', cli.ns, process.execPath, new URL('../io/l2tp/fixtures/node.js', import.meta.url).pathname], { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, CULVERT_FIXTURE: '1' } }));
+    procs.push(fx.proc);
+    const bg = new Promise<string>((resolve) => {
+      const p = spawn('ip', ['netns', 'exec', cli.ns, 'ping', '-n', '-c', '30', '-i', '0.25', '-W', '2', '198.19.10.1'], { stdio: ['ignore', 'pipe', 'ignore'] });
+      procs.push(p);
+      let out = '';
+      p.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+      p.on('exit', () => resolve(out));
+    });
+    const bad = async (c: string) => (await fx.call({ cmd: 'bad', case: c, local: '198.18.1.2', server: '198.18.1.1', avoidTunnels: [] }, 30_000)) as any;
+    let r = await bad('truncated');
+    assert.equal(r.tunnelState, 'established');
+    r = await bad('overrun');
+    assert.deepEqual([r.down?.result?.resultCode, r.down?.result?.errorCode], [2, 2], 'StopCCN general error / bad length');
+    r = await bad('unknownMandatory');
+    assert.deepEqual([r.down?.result?.resultCode, r.down?.result?.errorCode], [2, 8], 'StopCCN general error / unknown mandatory AVP');
+    r = await bad('sessionUnknownMandatory');
+    assert.deepEqual([r.sessionDown?.result?.resultCode, r.sessionDown?.result?.errorCode], [2, 8], 'CDN for that session only');
+    assert.equal(r.tunnelState, 'established');
+    r = await bad('nsWindow');
+    assert.equal(r.tunnelState, 'established', 'a StopCCN outside the window is not processed');
+    r = await bad('unknownIds');
+    assert.equal(r.tunnelState, 'established');
+
+    const out = await bg;
+    const received = Number(/(\d+) received/.exec(out)?.[1] ?? 0);
+    assert.ok(received >= 28, `the good session kept passing traffic: ${received}/30`);
+    assert.match(await cli.cmd('/interface l2tp-client monitor l2tp-out1 once'), /status: "?connected/);
+
+    const token = fs.readFileSync(path.join(srv.daemon!.dataDir, 'rest-token'), 'utf8').trim();
+    const m = nsFetch({ name: srv.ns } as never, 'GET', 'http://127.0.0.1:18730/metrics', token).text;
+    const drop = (reason: string) => Number(new RegExp(`culvert_drops_total\\{[^}]*interface="l2tp-server"[^}]*reason="${reason}"[^}]*\\} (\\d+)`).exec(m)?.[1] ?? 0);
+    assert.ok(drop('l2tp_header_L2TP_ERR_TRUNCATED') >= 2, 'truncated headers counted');
+    assert.ok(drop('l2tp_header_L2TP_ERR_VERSION_L2F') >= 1, 'L2F counted');
+    assert.ok(drop('l2tp_nsOutOfWindow') >= 1, 'Ns outside the window counted');
+    assert.ok(drop('l2tp_unknownTunnel') >= 2, 'unknown tunnel counted');
+    assert.ok(drop('l2tp_unknownSession') >= 1, 'unknown session counted');
+  } finally {
+    for (const p of procs) if (p.exitCode === null && p.pid) try { process.kill(p.pid, 'SIGKILL'); } catch { /* gone */ }
+    await topo.destroy();
+  }
+});
