@@ -354,6 +354,11 @@ export class PppInterface {
     this.placeholderOn = true;
     await setUp(this.ifname, true, { netns: ns });
     if (this.o.addDefaultRoute) {
+      // The dial itself must not follow the placeholder default route into the TUN.
+      if (this.o.serverAddress) {
+        await this.routeSet.addServerHostRoute(this.o.serverAddress, { nohostroute: this.o.nohostroute })
+          .catch((e) => this.log(`host route to the server: ${(e as Error).message}`));
+      }
       const r: Route = { dst: 'default', dev: this.ifname, metric: this.o.defaultRouteDistance ?? 1 };
       await this.routeSet.add(r).catch((e) => this.log(`placeholder default route: ${(e as Error).message}`));
     }
