@@ -64,13 +64,13 @@ async function runCase(lab: Lab, d: CulvertDaemon, c: Case): Promise<void> {
     assert.equal(facts.mppe, c.encoding, 'pppd agrees on the encoding');
     assert.equal(mon['local-address'], facts.remote, 'our local address is pppd\'s remote');
     assert.equal(mon['remote-address'], facts.local, 'our remote address is pppd\'s local');
-    const ppp0 = await guestMtu(lab, SRV, 'ppp0');
-    assert.equal(Number(mon.mtu), ppp0, 'monitor mtu equals the guest ppp0 mtu');
     assert.match(await d.cli('/interface', 'pptp-client', 'print'), /R\s+name="?pptp-out1"?/, 'print shows R (running)');
 
     const ours = mon['local-address']!;
     const theirs = mon['remote-address']!;
     assert.equal(await pingFromLab(theirs), 3, 'ping from us to the pptpd end');
+    // A packet of our full MTU (20 IPv4 + 8 ICMP header + payload) must fit the peer's MRU.
+    assert.equal(await pingFromLab(theirs, 3, Number(mon.mtu) - 28), 3, `full-size (${mon.mtu}-octet) DF ping from us arrives`);
     assert.equal(await pingFromGuest(lab, SRV, ours), 3, 'ping from the pptpd guest to us');
 
     const x = await transfer10MB(lab, SRV, ours);
@@ -78,6 +78,11 @@ async function runCase(lab: Lab, d: CulvertDaemon, c: Case): Promise<void> {
     assert.equal(x.up.sha256, x.up.guestSha, 'guest -> us: SHA-256 matches');
     assert.equal(x.down.bytes, MB10, 'us -> guest: 10 MB arrived');
     assert.equal(x.down.sha256, x.down.guestSha, 'us -> guest: SHA-256 matches');
+
+    // pppd takes MPPE's 4 octets (RFC 3078 header + inner protocol) off the MTU; our end must too,
+    // or full-size packets exceed the peer's MRU.
+    const ppp0 = await guestMtu(lab, SRV, 'ppp0');
+    assert.equal(Number(mon.mtu), ppp0, 'monitor mtu equals the guest ppp0 mtu');
 
     // Hang-up by us: pppd sees our LCP Terminate-Request and the call is cleared.
     await d.cli('/interface', 'pptp-client', 'disable', IF);

@@ -226,9 +226,13 @@ export async function transfer10MB(lab: Lab, guest: string, ourAddr: string): Pr
   }
 }
 
-/** ping from netns ia-lab (our side); resolves with the received count. */
-export async function pingFromLab(dst: string, count = 3): Promise<number> {
-  const r = await run('ip', ['netns', 'exec', LAB_NETNS, 'ping', '-n', '-c', String(count), '-i', '0.3', '-W', '2', dst], 30_000);
+/**
+ * ping from netns ia-lab (our side); resolves with the received count. `size`: ICMP
+ * payload octets, sent with DF (so a packet of the interface's full MTU is tried as is).
+ */
+export async function pingFromLab(dst: string, count = 3, size?: number): Promise<number> {
+  const sz = size === undefined ? [] : ['-s', String(size), '-M', 'do'];
+  const r = await run('ip', ['netns', 'exec', LAB_NETNS, 'ping', '-n', '-c', String(count), '-i', '0.3', '-W', '2', ...sz, dst], 30_000);
   return Number(/(\d+) (?:packets )?received/.exec(r.stdout)?.[1] ?? 0);
 }
 

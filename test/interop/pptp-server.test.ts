@@ -79,9 +79,10 @@ async function runCase(lab: Lab, d: CulvertDaemon, c: Case): Promise<void> {
     assert.equal(mon.encoding, c.encoding, 'monitor encoding');
     assert.equal(mon['local-address'], LOCAL, 'monitor local-address');
     assert.equal(mon['remote-address'], link.local, 'monitor remote-address');
-    assert.equal(Number(mon.mtu), await guestMtu(lab, CLI, link.iface), 'monitor mtu equals the guest ppp mtu');
 
     assert.equal(await pingFromLab(link.local), 3, 'ping from us to the pptp-linux end');
+    // A packet of our full MTU (20 IPv4 + 8 ICMP header + payload) must fit the peer's MRU.
+    assert.equal(await pingFromLab(link.local, 3, Number(mon.mtu) - 28), 3, `full-size (${mon.mtu}-octet) DF ping from us arrives`);
     assert.equal(await pingFromGuest(lab, CLI, LOCAL), 3, 'ping from the pptp-linux guest to us');
 
     const x = await transfer10MB(lab, CLI, LOCAL);
@@ -89,6 +90,8 @@ async function runCase(lab: Lab, d: CulvertDaemon, c: Case): Promise<void> {
     assert.equal(x.up.sha256, x.up.guestSha, 'guest -> us: SHA-256 matches');
     assert.equal(x.down.bytes, MB10, 'us -> guest: 10 MB arrived');
     assert.equal(x.down.sha256, x.down.guestSha, 'us -> guest: SHA-256 matches');
+
+    assert.equal(Number(mon.mtu), await guestMtu(lab, CLI, link.iface), 'monitor mtu equals the guest ppp mtu');
 
     // Hang-up by us: the guest's pppd loses the link (maxfail 1: it exits).
     await d.cli('/ppp', 'active', 'remove', `[find name=${LAB_USER}]`);

@@ -15,7 +15,7 @@ import * as packet from '../../codec/ppp/packet.js';
 import { CodecError, ConfigError } from '../../errors.js';
 import { AUTH_STRENGTH_ORDER, type AuthCallbacks, type AuthMethod, type AuthResult, type AuthVerifier } from './auth/types.js';
 import { createAuthClient, createAuthServer } from './auth/index.js';
-import { MppeSession } from './mppe.js';
+import { MPPE_OVERHEAD, MppeSession } from './mppe.js';
 import { Fsm, State, type FsmHandler } from './fsm.js';
 import { Negotiator } from './negotiator.js';
 import type { NegotiationContext } from './options/types.js';
@@ -487,9 +487,14 @@ export class Link {
     return this.upReported && !this.finished;
   }
 
-  /** Negotiated MTU: the peer's MRU capped by our max-mtu. */
+  /**
+   * Negotiated MTU: the peer's MRU capped by our max-mtu. With MPPE on, its header and the
+   * inner protocol field travel inside the peer's MRU too (RFC 3078 §3), so 4 octets less,
+   * as pppd does (found against pppd in test/interop/pptp-*.test.ts).
+   */
   get mtu(): number {
-    return Math.min(this.lcp.ctx.peerMru, this.maxMtu);
+    const m = Math.min(this.lcp.ctx.peerMru, this.maxMtu);
+    return this.mppe ? m - MPPE_OVERHEAD - 2 : m;
   }
 
   /** Negotiated MRU: what the peer Ack'd us (1500 if we did not ask). */
