@@ -234,3 +234,23 @@ test('daemons: bad input at the live server from a third port is answered (StopC
     await topo.destroy();
   }
 });
+
+test('daemons: a static /interface l2tp-server entry names the user\'s interface; the same user again gets a dynamic one', async () => {
+  const { topo, srv, cli } = await pair('s');
+  try {
+    await srv.cmd('/interface l2tp-server add name=l2tp-hm user=u1');
+    await cli.cmd('/interface l2tp-client add name=l2tp-a connect-to=198.18.1.1 user=u1 password=p1-secret disabled=no');
+    await waitOutput(cli, '/interface l2tp-client monitor l2tp-a once', /status: "?connected/);
+    await waitFor(() => /: l2tp-hm:/.test(srv.ip('-o', 'link', 'show')), 10000, 'static interface l2tp-hm');
+    await waitOutput(srv, '/interface l2tp-server print', /R\s+l2tp-hm\s+u1/);
+    await cli.cmd('/interface l2tp-client add name=l2tp-b connect-to=198.18.1.1 user=u1 password=p1-secret disabled=no');
+    await waitOutput(cli, '/interface l2tp-client monitor l2tp-b once', /status: "?connected/);
+    await waitFor(() => /<l2tp-u1>/.test(srv.ip('-o', 'link', 'show')), 10000, 'dynamic <l2tp-u1> for the second call');
+    const pr = await srv.cmd('/interface l2tp-server print');
+    assert.match(pr, /DR\s+<l2tp-u1>\s+u1/);
+    assert.equal(cli.ping('198.19.10.1', 2, ['-I', 'l2tp-a']), 2);
+    assert.equal(cli.ping('198.19.10.1', 2, ['-I', 'l2tp-b']), 2);
+  } finally {
+    await topo.destroy();
+  }
+});

@@ -147,21 +147,24 @@ export interface RxSink {
  */
 export function l2tpTunnelTransport(t: L2tpTransport, call: { sendIp(buf: Uint8Array, off: number, len: number): boolean; readonly link?: Link | undefined }): TunnelTransport {
   let open = false;
+  const flush = (): void => {
+    if (open) {
+      open = false;
+      t.endTx();
+    }
+  };
   return {
     headroom: L2TP_IP_HEADROOM,
     sendIp(buf, off, len) {
       if (!open) {
         open = true;
         t.beginTx();
+        // Safety net: if the batch loop never reaches flush(), the datagrams still leave.
+        queueMicrotask(flush);
       }
       return call.sendIp(buf, off, len);
     },
-    flush() {
-      if (open) {
-        open = false;
-        t.endTx();
-      }
-    },
+    flush,
     get link() {
       return call.link;
     },

@@ -371,7 +371,8 @@ export class L2tpRuntime implements Runtime {
     if (menu === SERVER_MENU) {
       return this.connectedSessions().filter((s) => s.dynamic).map((s) => ({
         key: `l2tp#${s.id}`,
-        values: { name: s.name ?? '', user: s.user ?? '', 'client-address': s.callerId, ...liveValues(s.iface) },
+        // The printer shows a dynamic name in <...> itself.
+        values: { name: (s.name ?? '').replace(/^<(.*)>$/, '$1'), user: s.user ?? '', 'client-address': s.callerId, ...liveValues(s.iface) },
         running: true,
       }));
     }
