@@ -73,6 +73,12 @@ export class Daemon {
       writeFile: (name, text) => fs.writeFileSync(this.dataFile(name), text, { mode: 0o600 }),
       log: (level, msg) => opts.log(level, msg),
     });
+    // A store edited by hand may parse yet break a cross-menu rule (a secret naming a removed profile).
+    try {
+      this.engine.validateAll(data);
+    } catch (e) {
+      throw new ConfigError('CONFIG_ERR_CORRUPT_STORE', `corrupt configuration store ${this.store.file}: ${(e as Error).message}; the last good version is in ${this.store.backup}`);
+    }
     this.resolver = new SessionResolver(() => makeView(this.engine.data));
     this.metrics.addCollector((sink) => {
       sink.add('culvert_up', {}, 1);

@@ -350,6 +350,10 @@ describe('corrupt store', () => {
       assert.match(await c2.ok('/ppp secret print'), /\n  0   a  /);
       c2.close();
       await good.stop();
+      const dangling = fs.readFileSync(file, 'utf8').replace('"name":"a"', '"name":"a","profile":"gone"');
+      fs.writeFileSync(file, dangling);
+      const bad3 = await startDaemon({ netns: ns, dataDir: d.dataDir, socket: d.socket, expectExit: true });
+      assert.match(bad3.stderr(), /corrupt configuration store .*config\.jsonl: invalid value for argument profile: no \/ppp profile named gone/);
       fs.writeFileSync(file, '{"culvert":1}\nnot json at all\n');
       const bad2 = await startDaemon({ netns: ns, dataDir: d.dataDir, socket: d.socket, expectExit: true });
       assert.match(bad2.stderr(), /line 2: not valid JSON/);
