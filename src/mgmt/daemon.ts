@@ -80,6 +80,11 @@ export class Daemon {
       throw new ConfigError('CONFIG_ERR_CORRUPT_STORE', `corrupt configuration store ${this.store.file}: ${(e as Error).message}; the last good version is in ${this.store.backup}`);
     }
     this.resolver = new SessionResolver(() => makeView(this.engine.data));
+    this.runtimes.register({
+      name: 'pools',
+      dynamicItems: (menu) =>
+        menu === '/ip pool used' ? this.resolver.pools.leases().map((l) => ({ key: `${l.pool}/${l.address}`, values: { pool: l.pool, address: l.address, owner: l.owner } })) : undefined,
+    });
     this.metrics.addCollector((sink) => {
       sink.add('culvert_up', {}, 1);
       sink.add('culvert_config_changes_total', {}, this.changes);

@@ -39,8 +39,8 @@ export function parseRanges(ranges: string): Span[] {
 
 export class PoolManager {
   private defs = new Map<string, PoolDef>();
-  /** pool name -> allocated addresses (as ints) */
-  private used = new Map<string, Set<number>>();
+  /** pool name -> allocated address (as int) -> owner (user name) */
+  private used = new Map<string, Map<number, string>>();
 
   /** Replace the pool definitions (after a config change); leases of surviving pools are kept. */
   update(defs: readonly PoolDef[]): void {
@@ -53,7 +53,7 @@ export class PoolManager {
   }
 
   /** Allocate an address from `name` (or its next-pool chain). Throws POOL_ERR_EXHAUSTED / POOL_ERR_NO_SUCH_POOL. */
-  allocate(name: string): { pool: string; address: string } {
+  allocate(name: string, owner = ''): { pool: string; address: string } {
     const seen = new Set<string>();
     let cur: string | undefined = name;
     while (cur !== undefined && !seen.has(cur)) {
@@ -61,11 +61,11 @@ export class PoolManager {
       const def = this.defs.get(cur);
       if (!def) throw new ConfigError('POOL_ERR_NO_SUCH_POOL', `ip pool ${cur} does not exist`);
       let used = this.used.get(cur);
-      if (!used) this.used.set(cur, (used = new Set()));
+      if (!used) this.used.set(cur, (used = new Map()));
       for (const s of parseRanges(def.ranges)) {
         for (let a = s.lo; a <= s.hi; a++) {
           if (!used.has(a)) {
-            used.add(a);
+            used.set(a, owner);
             return { pool: cur, address: intToIp(a) };
           }
         }
@@ -80,8 +80,15 @@ export class PoolManager {
     this.used.get(pool)?.delete(ipToInt(address));
   }
 
-  /** Addresses in use per pool (for `/ip pool used`-style reporting). */
+  /** Addresses in use per pool. */
   usedCount(pool: string): number {
     return this.used.get(pool)?.size ?? 0;
+  }
+
+  /** Every lease, for `/ip pool used`. */
+  leases(): { pool: string; address: string; owner: string }[] {
+    const out: { pool: string; address: string; owner: string }[] = [];
+    for (const [pool, m] of this.used) for (const [a, owner] of [...m].sort((x, y) => x[0] - y[0])) out.push({ pool, address: intToIp(a), owner });
+    return out;
   }
 }

@@ -226,6 +226,25 @@ export const MENUS: readonly Menu[] = [
     commands: ['add', 'set', 'remove', 'comment', 'unset', 'export', 'find'],
   },
   {
+    // Addresses the pools have handed out (reported by the session resolver).
+    path: '/ip pool used',
+    kind: 'list',
+    props: [
+      { name: 'pool', type: T.name, readOnly: true },
+      { name: 'address', type: T.ipv4, readOnly: true },
+      { name: 'owner', type: T.name, readOnly: true },
+    ],
+    flags: [],
+    printStyle: 'table',
+    columns: [
+      { title: 'POOL', prop: 'pool', width: 20 },
+      { title: 'ADDRESS', prop: 'address', width: 15 },
+      { title: 'OWNER', prop: 'owner', width: 0 },
+    ],
+    dynamicOnly: true,
+    commands: [],
+  },
+  {
     path: '/ppp profile',
     kind: 'list',
     props: [

@@ -90,7 +90,7 @@ export class SessionResolver {
       if (v === undefined) return undefined;
       if (isIPv4(v)) return v;
       try {
-        const l = this.pools.allocate(v);
+        const l = this.pools.allocate(v, user);
         leases.push(l);
         return l.address;
       } catch (e) {

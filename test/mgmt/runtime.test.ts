@@ -87,6 +87,7 @@ describe('runtime registry through the daemon', () => {
       assert.match(pr, /^ {2}0 {2}DR <pptp-ex> +ex +1460 +198\.18\.50\.9 +6m32s +MPPE128 stateless$/m);
       assert.match(pr, /^ {2}1 {5}pptp-in1 +ex1$/m);
       assert.match((await c.run('/ppp active print')).output!, /0\s+ex\s+pptp\s+198\.18\.50\.9\s+198\.18\.60\.10\s+6m32s/);
+      assert.equal((await c.run('/ip pool used print')).output!, '  # POOL                 ADDRESS         OWNER\n  0 vpn                  198.18.60.10    ex\n');
 
       const dd = d as unknown as { restServer?: { address(): { port: number } } };
       assert.equal(dd.restServer, undefined, 'REST off when --rest-port is 0');
