@@ -111,6 +111,7 @@ export function kernelName(display: string, taken: (n: string) => boolean = () =
   }
   // Linux refuses '/', ':' and whitespace in names; RouterOS names may hold them.
   base = base.replace(/[^A-Za-z0-9_.<>-]/g, '_');
+  if (base === '.' || base === '..' || base === '') base = base.replace(/\./g, '_') || '_';
   if (!taken(base)) return base;
   for (let i = 1; i < 1000; i++) {
     const suf = `-${i}`;

@@ -1,0 +1,91 @@
+/**
+ * The shared GRE socket's demultiplexing, with a fake raw socket (the addon's rx/rxMeta
+ * layout): IPv4 header skipped, per-server listeners, a catch-all for the server side,
+ * malformed and unwanted packets counted, one batchEnd per listener per batch.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fc from 'fast-check';
+import { SharedGreSocket } from '../../../src/io/pptp/gre-socket.js';
+import { META_WORDS, type RawSocket } from '../../../src/io/native.js';
+
+class FakeRaw {
+  readonly rx = new Uint8Array(2048 * 8);
+  readonly rxMeta = new Uint32Array(8 * META_WORDS);
+  onBatch: (n: number) => void = () => {};
+  closed = false;
+  sent: { dst: number; len: number }[] = [];
+  sendOne(_b: Uint8Array, _o: number, len: number, dst: number): number { this.sent.push({ dst, len }); return 1; }
+  close(): void { this.closed = true; }
+  /** Packets as (IPv4 header length word, total length, source). */
+  inject(pk: { ihlWords: number; len: number; src: number }[]): void {
+    pk.forEach((p, i) => {
+      const off = i * 2048 + 64;
+      this.rx[off] = 0x40 | p.ihlWords;
+      this.rxMeta[i * META_WORDS] = off;
+      this.rxMeta[i * META_WORDS + 1] = p.len;
+      this.rxMeta[i * META_WORDS + 2] = p.src;
+    });
+    this.onBatch(pk.length);
+  }
+}
+
+const SERVER = 0xc6120101; // 198.18.1.1
+const OTHER = 0xc6120102;
+
+function setup() {
+  const raw = new FakeRaw();
+  let gone = false;
+  const s = new SharedGreSocket('test', raw as unknown as RawSocket, () => { gone = true; });
+  return { raw, s, gone: () => gone };
+}
+
+test('GRE from the server goes to its client, from the IPv4 header on skipped; the rest to the catch-all', () => {
+  const { raw, s } = setup();
+  const client: { off: number; len: number }[] = [];
+  const server: number[] = [];
+  let clientEnds = 0;
+  let serverEnds = 0;
+  s.addPeer(SERVER, { packet: (_b, off, len) => client.push({ off: off % 2048, len }), batchEnd: () => clientEnds++ });
+  s.addCatchAll({ packet: (_b, _o, _l, src) => server.push(src), batchEnd: () => serverEnds++ });
+  raw.inject([{ ihlWords: 5, len: 60, src: SERVER }, { ihlWords: 6, len: 60, src: SERVER }, { ihlWords: 5, len: 60, src: OTHER }]);
+  assert.deepEqual(client, [{ off: 84, len: 40 }, { off: 88, len: 36 }]);
+  assert.deepEqual(server, [OTHER]);
+  assert.equal(clientEnds, 1, 'one batchEnd per batch');
+  assert.equal(serverEnds, 1);
+});
+
+test('malformed IPv4 headers and packets nobody wants are counted, never delivered', () => {
+  const { raw, s } = setup();
+  let got = 0;
+  s.addPeer(SERVER, { packet: () => got++ });
+  raw.inject([{ ihlWords: 4, len: 60, src: SERVER }, { ihlWords: 15, len: 60, src: SERVER }, { ihlWords: 5, len: 10, src: SERVER }, { ihlWords: 5, len: 40, src: OTHER }]);
+  assert.equal(got, 0);
+  assert.equal(s.stats.malformed, 3);
+  assert.equal(s.stats.noListener, 1);
+});
+
+test('any header octet and length is either delivered within the packet or counted (fuzz)', () => {
+  fc.assert(fc.property(fc.array(fc.record({ ihlWords: fc.integer({ min: 0, max: 15 }), len: fc.integer({ min: 0, max: 1500 }) }), { minLength: 1, maxLength: 8 }), (pk) => {
+    const { raw, s } = setup();
+    let delivered = 0;
+    s.addPeer(SERVER, { packet: (_b, off, len) => { delivered++; assert.ok(len > 0 && (off % 2048) + len <= 64 + 1500); } });
+    raw.inject(pk.map((p) => ({ ...p, src: SERVER })));
+    assert.equal(delivered + s.stats.malformed, pk.length);
+  }));
+});
+
+test('one server listener per address, one client per server; the socket closes with its last user', () => {
+  const { raw, s, gone } = setup();
+  const off1 = s.addPeer(SERVER, { packet: () => {} });
+  assert.throws(() => s.addPeer(SERVER, { packet: () => {} }), { code: 'IO_ERR_GRE_PEER_IN_USE' });
+  const off2 = s.addCatchAll({ packet: () => {} });
+  assert.throws(() => s.addCatchAll({ packet: () => {} }), { code: 'IO_ERR_GRE_PEER_IN_USE' });
+  assert.ok(s.send(SERVER, new Uint8Array(20), 0, 20));
+  assert.deepEqual(raw.sent, [{ dst: SERVER, len: 20 }]);
+  off1();
+  assert.equal(raw.closed, false);
+  off2();
+  assert.equal(raw.closed, true);
+  assert.ok(gone());
+});
