@@ -35,7 +35,9 @@ import type { AuthMethod } from '../src/protocol/ppp/auth/index.js';
 
 const SELF = fileURLToPath(import.meta.url);
 const HEAP_PROBE = pathToFileURL(fileURLToPath(new URL('./heap-probe.js', import.meta.url))).href;
-const USER = 'scale-user';
+// One user per session (s0000, s0001, ...): each session is its own subscriber, with its own
+// dynamic interface <l2tp-sNNNN>. Not real secrets: the LNS lives in a throw-away namespace.
+const userName = (i: number): string => `s${String(i).padStart(4, '0')}`;
 const PASSWORD = 'scale-pass-1234';
 const LNS_IP = '198.18.0.2';
 const GEN_IP = '198.18.0.1';
@@ -112,7 +114,7 @@ async function generator(): Promise<void> {
   });
   sock.on('message', (m, ri) => endpoint.receive(m, 0, m.length, { address: ri.address, port: ri.port }));
 
-  interface S { call: L2tpCall; t0: number; up?: number; down?: number; addr?: string; peer?: string; reason?: string; echoed?: boolean }
+  interface S { call: L2tpCall; t0: number; l2tpUp?: number; auth?: number; up?: number; down?: number; addr?: string; peer?: string; reason?: string; echoed?: boolean }
   const sessions: S[] = [];
   const tunnels: L2tpTunnel[] = [];
   let upCount = 0;
@@ -130,6 +132,12 @@ async function generator(): Promise<void> {
       event: 'up', why, sessions: n, tunnels: nt, auth, up: upCount, failed: sessions.filter((s) => s.up === undefined).length,
       allUpMs: lastUp ? lastUp - t0 : NaN, firstUpMs: lat.length ? Math.min(...sessions.filter((s) => s.up).map((s) => s.up! - t0)) : NaN,
       latencyMedianMs: pct(lat, 50), latencyP99Ms: pct(lat, 99), reasons,
+      // Where the time goes (medians): L2TP (SCCRQ..ICCN), LCP (to authenticate phase), auth + IPCP.
+      phaseMedianMs: {
+        l2tp: pct(sessions.filter((x) => x.l2tpUp).map((x) => x.l2tpUp! - x.t0), 50),
+        lcp: pct(sessions.filter((x) => x.l2tpUp && x.auth).map((x) => x.auth! - x.l2tpUp!), 50),
+        authIpcp: pct(sessions.filter((x) => x.auth && x.up).map((x) => x.up! - x.auth!), 50),
+      },
       tunnelsUp: tunnels.filter((t) => t.isUp).length, retransmissions: endpoint.stats().retransmissions, drops: endpoint.stats().drops,
     });
   };
@@ -143,14 +151,19 @@ async function generator(): Promise<void> {
     const tunnel = tunnels[i % nt];
     const session = tunnel.openSession();
     const call = new L2tpCall(tunnel, session, clock, {
-      role: 'client', user: USER, password: PASSWORD, allow: [auth], useEncryption: 'no', keepaliveTimeout: 0,
+      role: 'client', user: userName(i), password: PASSWORD, allow: [auth], useEncryption: 'no', keepaliveTimeout: 0,
     });
     const s: S = { call, t0: performance.now() };
     sessions.push(s);
+    session.on('up', () => (s.l2tpUp = performance.now()));
+    call.on('status', (st) => {
+      if (st === 'verifying password...' && s.auth === undefined) s.auth = performance.now();
+    });
     call.on('up', (info) => {
-      s.up = performance.now();
       s.addr = info.localAddress;
       s.peer = info.remoteAddress;
+      if (s.up !== undefined) return; // counted once, even if IPCP renegotiates
+      s.up = performance.now();
       if (++upCount === n) {
         clearTimeout(giveUp);
         report('all up');
@@ -182,7 +195,10 @@ async function generator(): Promise<void> {
         const len = echoRequest(buf, L2TP_IP_HEADROOM, s.addr, s.peer, i & 0xffff);
         if (s.call.sendIp(buf, L2TP_IP_HEADROOM, len)) sent++;
       });
-      setTimeout(() => out({ event: 'ping', sent, replied: sessions.filter((s) => s.echoed).length }), 3000);
+      // Sessions that were up once and went down since, by reason.
+      const lost: Record<string, number> = {};
+      for (const s of sessions) if (s.up !== undefined && s.down !== undefined) lost[s.reason ?? '?'] = (lost[s.reason ?? '?'] ?? 0) + 1;
+      setTimeout(() => out({ event: 'ping', sent, replied: sessions.filter((s) => s.echoed).length, upNow: sessions.filter((s) => s.call.isUp).length, lost }), 3000);
     } else if (cmd === 'hangup') {
       hangupAt = performance.now();
       downCount = sessions.filter((s) => s.down !== undefined).length;
@@ -273,19 +289,28 @@ async function one(sessions: number, tunnels: number, auth: string, timeoutS: nu
   const net = NetnsPair.create('l2s');
   let d: CulvertDaemon | undefined;
   let gen: Gen | undefined;
+  let pcap: ChildProcess | undefined;
   try {
     d = new CulvertDaemon(net.b, ['--expose-gc', '--import', HEAP_PROBE]);
     await d.start();
-    for (const c of [
-      `/ip pool add name=scale ranges=${POOL}`,
-      `/ppp profile add name=scale local-address=${LNS_PPP} remote-address=scale use-encryption=no only-one=no`,
-      `/ppp secret add name=${USER} password=${PASSWORD} service=l2tp profile=scale`,
-      `/interface l2tp-server server set enabled=yes authentication=${auth === 'pap' ? 'pap' : 'mschap2'} default-profile=scale`,
-    ]) await d.cli(c);
+    await d.cli(`/ip pool add name=scale ranges=${POOL}`);
+    await d.cli(`/ppp profile add name=scale local-address=${LNS_PPP} remote-address=scale use-encryption=no only-one=no`);
+    // Secrets 100 per console line (`;` separates commands), not one process per secret.
+    for (let i = 0; i < sessions; i += 100) {
+      const batch: string[] = [];
+      for (let j = i; j < Math.min(sessions, i + 100); j++) batch.push(`/ppp secret add name=${userName(j)} password=${PASSWORD} service=l2tp profile=scale`);
+      await d.cli(batch.join(' ; '));
+    }
+    await d.cli(`/interface l2tp-server server set enabled=yes authentication=${auth === 'pap' ? 'pap' : 'mschap2'} default-profile=scale`);
     await new Promise((r) => setTimeout(r, 500));
     const m0 = await probe(d);
     const tuns0 = tunCount(net.b);
     const cpu0 = cpuMs(d.pid!);
+    // Diagnostics: CULVERT_BENCH_PCAP=FILE captures the LNS side of the veth during the run.
+    if (process.env.CULVERT_BENCH_PCAP) {
+      pcap = spawn('ip', ['netns', 'exec', net.b, 'tcpdump', '-i', 'veth0', '-s', '200', '-w', process.env.CULVERT_BENCH_PCAP, 'udp'], { stdio: 'ignore' });
+      await new Promise((r) => setTimeout(r, 1000));
+    }
     gen = startGenerator(net, { SESSIONS: String(sessions), TUNNELS: String(tunnels), AUTH: auth, SERVER: LNS_IP, LOCAL: GEN_IP, TIMEOUT_S: String(timeoutS) });
     await gen.next('ready', 15_000);
     const up = await gen.next('up', (timeoutS + 30) * 1000);
@@ -294,14 +319,22 @@ async function one(sessions: number, tunnels: number, auth: string, timeoutS: nu
     await new Promise((r) => setTimeout(r, 2000));
     const m1 = await probe(d);
     const tuns1 = tunCount(net.b);
-    const active = (await d.cli('/ppp active print')).split('\n').filter((l) => l.includes(USER)).length;
+    const active = (await d.cli('/ppp active print')).split('\n').filter((l) => /\bs\d{4}\b/.test(l)).length;
     gen.send('ping');
     const ping = await gen.next('ping', 30_000);
     gen.send('hangup');
     const down = await gen.next('down', 90_000);
-    await new Promise((r) => setTimeout(r, 2000));
+    // The LNS removes each session's TUN (addresses, routes) after the call is gone: wait for all.
+    const tDown = performance.now();
+    let tuns2 = tunCount(net.b);
+    while (tuns2 > tuns0 && performance.now() - tDown < 180_000) {
+      await new Promise((r) => setTimeout(r, 250));
+      tuns2 = tunCount(net.b);
+    }
+    const tunsGoneMs = performance.now() - tDown;
+    const activeAfter = (await d.cli('/ppp active print')).split('\n').filter((l) => /\bs\d{4}\b/.test(l)).length;
+    await new Promise((r) => setTimeout(r, 1000));
     const m2 = await probe(d);
-    const tuns2 = tunCount(net.b);
     gen.send('exit');
     const rate = up.up / (up.allUpMs / 1000);
     const per = (a: number, b: number): string => `${((b - a) / Math.max(1, up.up) / 1024).toFixed(1)} KiB`;
@@ -309,14 +342,19 @@ async function one(sessions: number, tunnels: number, auth: string, timeoutS: nu
       `${sessions} sessions over ${tunnels} tunnels, PPP ${auth}, no MPPE, against one culvert LNS daemon:`,
       `  up: ${up.up}/${sessions} (${up.why}; failed ${up.failed}${Object.keys(up.reasons).length ? ` ${JSON.stringify(up.reasons)}` : ''}), tunnels up ${up.tunnelsUp}/${tunnels}, L2TP retransmissions ${up.retransmissions}`,
       `  set-up: all up in ${(up.allUpMs / 1000).toFixed(2)} s = ${rate.toFixed(0)} sessions/s; per-session latency median ${up.latencyMedianMs.toFixed(0)} ms, p99 ${up.latencyP99Ms.toFixed(0)} ms; first up after ${up.firstUpMs.toFixed(0)} ms`,
+      `  per-session phases (medians): L2TP ICRQ..ICCN ${up.phaseMedianMs.l2tp.toFixed(0)} ms, LCP ${up.phaseMedianMs.lcp.toFixed(0)} ms, authentication + IPCP ${up.phaseMedianMs.authIpcp.toFixed(0)} ms`,
       `  LNS daemon CPU during set-up: ${(cpu1 - cpu0).toFixed(0)} ms (${((cpu1 - cpu0) / Math.max(1, up.up)).toFixed(2)} ms per session)`,
       `  LNS heap (after GC${m0.gc ? '' : ' -- gc() NOT available, figures include garbage'}): ${mb(m0.heapUsed)} MiB idle -> ${mb(m1.heapUsed)} MiB with sessions up = ${per(m0.heapUsed, m1.heapUsed)} per session; after hang-up ${mb(m2.heapUsed)} MiB`,
       `  LNS RSS: ${mb(m0.rss)} -> ${mb(m1.rss)} MiB (${per(m0.rss, m1.rss)} per session), external+arrayBuffers ${mb(m0.external)} -> ${mb(m1.external)} MiB; after hang-up RSS ${mb(m2.rss)} MiB`,
-      `  TUN devices in the LNS namespace: ${tuns0} idle, ${tuns1} with sessions up, ${tuns2} after hang-up; /ppp active rows: ${active}`,
+      `  TUN devices in the LNS namespace: ${tuns0} idle, ${tuns1} with sessions up; /ppp active rows: ${active} up, ${activeAfter} after hang-up`,
+      `  LAC sessions still up when probed: ${ping.upNow}/${sessions}${Object.keys(ping.lost).length ? `; went down after coming up: ${JSON.stringify(ping.lost)}` : ''}`,
       `  one ICMP echo per session to ${LNS_PPP}: ${ping.replied}/${ping.sent} answered through the LNS`,
-      `  tear-down (LCP Terminate + CDN per session, from the LAC side): ${down.partial ? `INCOMPLETE ${down.down}/${sessions} down after 60 s` : `${down.down} down in ${(down.ms / 1000).toFixed(2)} s`}`,
+      `  tear-down (LCP Terminate + CDN per session, from the LAC side): ${down.partial ? `INCOMPLETE ${down.down}/${sessions} down after 60 s` : `${down.down} calls cleared in ${(down.ms / 1000).toFixed(2)} s`}; ` +
+        `TUNs ${tuns2 > tuns0 ? `NOT all removed: ${tuns2 - tuns0} left after 180 s` : `all removed ${(tunsGoneMs / 1000).toFixed(2)} s after that`}`,
     ];
   } finally {
+    if (d && process.env.CULVERT_BENCH_LOG) process.stderr.write(`--- LNS daemon log (tail) ---\n${d.stderr().slice(-20000)}\n`);
+    if (pcap?.pid && pcap.exitCode === null) try { process.kill(pcap.pid, 'SIGINT'); } catch { /* gone */ }
     if (gen && gen.proc.exitCode === null && gen.proc.pid) try { process.kill(gen.proc.pid, 'SIGKILL'); } catch { /* gone */ }
     if (d) await d.stop();
     net.destroy();

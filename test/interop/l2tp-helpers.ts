@@ -37,6 +37,15 @@ export async function setClientTunnelSecret(d: CulvertDaemon, name: string, secr
   }
 }
 
+/**
+ * Whether the last link in a pppd log authenticated: pppd as MS-CHAPv2 authenticator logs no
+ * "authentication succeeded" line, only the Success packet it sent (or, as the peer, got).
+ */
+export function pppdAuthenticated(log: string): boolean {
+  const l = log.slice(Math.max(0, log.lastIndexOf('Using interface')));
+  return /authentication succeeded|\[CHAP Success|\[PAP AuthAck/.test(l);
+}
+
 /** `print detail` puts several key=value on a line. */
 function keyValuesInline(block: string): Record<string, string> {
   const r: Record<string, string> = {};
