@@ -105,6 +105,8 @@ function clientProps(proto: 'pptp' | 'l2tp'): Prop[] {
     { name: 'keepalive-timeout', type: T.seconds(1, 4294967295), default: '60', hideIfDefault: true },
     // PPTP's table gives default 1; L2TP's gives none (the route then uses distance 1).
     { name: 'default-route-distance', type: T.int(0, 255), default: proto === 'pptp' ? '1' : undefined, hideIfDefault: true },
+    // culvert extension: L2TP tunnel authentication (RFC 2661 §5.1.1, xl2tpd's l2tp-secrets).
+    ...(proto === 'l2tp' ? [{ name: 'l2tp-secret', type: T.secretText(255), default: '', secret: true, hideIfDefault: true }] : []),
     disabled('yes'),
     comment,
   ];
@@ -139,6 +141,8 @@ function serverSettings(proto: 'pptp' | 'l2tp'): Menu {
     // Stored for the IPsec layer; culvert has no kernel ESP (see DATAPLANE.md).
     props.push({ name: 'use-ipsec', type: T.oneOf(['no', 'yes', 'required']), default: 'no', hideIfDefault: true });
     props.push({ name: 'ipsec-secret', type: T.secretText(255), default: '', secret: true, hideIfDefault: true });
+    // culvert extension: L2TP tunnel authentication (RFC 2661 §5.1.1); applied when the server starts.
+    props.push({ name: 'l2tp-secret', type: T.secretText(255), default: '', secret: true, hideIfDefault: true });
   }
   return { path: `/interface ${proto}-server server`, kind: 'single', props, flags: [], printStyle: 'detail', commands: ['set', 'export'] };
 }

@@ -23,18 +23,18 @@ export function l2tpCaseName(c: L2tpCase): string {
   return `${auth}${c.mppe ? ' + MPPE-128' : ', no MPPE'}, xl2tpd ${c.kernel ? 'kernel' : 'userspace'} data path, ${c.secret ? 'tunnel secret' : 'no tunnel secret'}`;
 }
 
-/** Sets (or clears, when it was set) the L2TP server's tunnel secret. */
+/**
+ * Sets the L2TP server's tunnel secret (`l2tp-secret`, a culvert extension; empty = none).
+ * The server takes it when it starts, so it is disabled around the change.
+ */
 export async function setServerTunnelSecret(d: CulvertDaemon, secret: string | undefined): Promise<void> {
-  if (secret !== undefined || /l2tp-secret/.test(await d.cli('/interface l2tp-server server print'))) {
-    await d.cli(`/interface l2tp-server server set l2tp-secret="${secret ?? ''}"`);
-  }
+  await d.cli(`/interface l2tp-server server set enabled=no l2tp-secret="${secret ?? ''}"`);
+  await d.cli('/interface l2tp-server server set enabled=yes');
 }
 
-/** Sets (or clears, when it was set) an L2TP client's tunnel secret. */
+/** Sets an L2TP client's tunnel secret (`l2tp-secret`, a culvert extension; empty = none). */
 export async function setClientTunnelSecret(d: CulvertDaemon, name: string, secret: string | undefined): Promise<void> {
-  if (secret !== undefined || /l2tp-secret/.test(await d.cli("/interface l2tp-client print detail"))) {
-    await d.cli(`/interface l2tp-client set ${name} l2tp-secret="${secret ?? ''}"`);
-  }
+  await d.cli(`/interface l2tp-client set ${name} l2tp-secret="${secret ?? ''}"`);
 }
 
 /**

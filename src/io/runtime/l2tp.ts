@@ -137,6 +137,7 @@ class L2tpClientEntry {
     const conn = new L2tpClientConnection({
       transport,
       connectTo: v['connect-to'],
+      ...(v['l2tp-secret'] ? { secret: v['l2tp-secret'] } : {}),
       ppp: this.ppp(),
       keepaliveTimeout: seconds(v['keepalive-timeout'], 60),
       iface,
@@ -321,6 +322,7 @@ export class L2tpRuntime implements Runtime {
     try {
       this.server = new L2tpServerAdapter({
         transport,
+        ...(s['l2tp-secret'] ? { secret: s['l2tp-secret'] } : {}),
         ppp: this.serverPpp(),
         keepaliveTimeout: seconds(s['keepalive-timeout'], 30),
         passwordFor: (user) => resolver.findSecret(user, 'l2tp')?.values.password,
