@@ -12,14 +12,15 @@ import { Topology, waitOutput, type Machine } from '../io/l2tp/topology.js';
 import { nsFetch, waitFor } from '../mgmt/helpers.js';
 
 const REST = 18729;
+const REST_D = 18730;
 
-async function pair(tag: string, serverExtra = ''): Promise<{ topo: Topology; srv: Machine; cli: Machine }> {
+async function pair(tag: string, rest = REST, serverExtra = ''): Promise<{ topo: Topology; srv: Machine; cli: Machine }> {
   const topo = new Topology(`pp${tag}`);
   try {
     const srv = topo.machine('srv');
     const cli = topo.machine('cli');
     topo.link(srv, 'ether1', '198.18.1.1/24', cli, 'ether1', '198.18.1.2/24');
-    await topo.daemon(srv, REST);
+    await topo.daemon(srv, rest);
     await topo.daemon(cli);
     await srv.cmd('/ppp secret add name=u1 service=pptp password=p1-secret local-address=198.19.0.1 remote-address=198.19.0.2 routes="198.19.50.0/24"');
     await srv.cmd(`/interface pptp-server server set enabled=yes ${serverExtra}`.trim());
@@ -35,9 +36,9 @@ async function connectClient(cli: Machine, extra = ''): Promise<string> {
   return waitOutput(cli, '/interface pptp-client monitor pptp-out1 once', /status: "?connected/);
 }
 
-function metrics(srv: Machine): string {
+function metrics(srv: Machine, rest = REST): string {
   const token = fs.readFileSync(path.join(srv.daemon!.dataDir, 'rest-token'), 'utf8').trim();
-  const m = nsFetch({ name: srv.ns } as never, 'GET', `http://127.0.0.1:${REST}/metrics`, token);
+  const m = nsFetch({ name: srv.ns } as never, 'GET', `http://127.0.0.1:${rest}/metrics`, token);
   assert.equal(m.status, 200);
   return m.text;
 }
@@ -118,7 +119,7 @@ test('pptp daemons: connect, monitor, print rows, ping both ways, iperf3 over MP
 });
 
 test('pptp daemons: a vanished peer is found by LCP echo ("LCP missed echo reply") on both sides', async () => {
-  const { topo, srv, cli } = await pair('b', 'keepalive-timeout=2');
+  const { topo, srv, cli } = await pair('b', REST, 'keepalive-timeout=2');
   try {
     await connectClient(cli, 'keepalive-timeout=2');
     await waitOutput(srv, '/ppp active print', /u1/);
@@ -205,6 +206,46 @@ test('pptp server: bad control and GRE input while a session runs is dropped and
     const greDrops = d(/^culvert_drops_total\{[^}]*reason="(gre_no_call|gre_invalid|gre_wrong_peer|ip_malformed)"/);
     assert.ok(greDrops >= 20, `bad GRE packets counted (${greDrops})`);
     assert.equal(cli.ping('198.19.0.1', 3), 3, 'still passing traffic afterwards');
+  } finally {
+    await topo.destroy();
+  }
+});
+
+test('pptp server: static /interface pptp-server entry, pool address given back on hang-up, only-one, wrong password counted', async () => {
+  const { topo, srv, cli } = await pair('d', REST_D);
+  try {
+    const cli2 = topo.machine('cli2');
+    topo.link(srv, 'ether2', '198.18.3.1/24', cli2, 'ether1', '198.18.3.2/24');
+    await topo.daemon(cli2);
+    await srv.cmd('/ip pool add name=pp ranges=198.19.10.10-198.19.10.10');
+    await srv.cmd('/ppp profile add name=pprof local-address=198.19.10.1 remote-address=pp only-one=yes use-encryption=required');
+    await srv.cmd('/ppp secret add name=u2 password=p2-secret service=pptp profile=pprof');
+    await srv.cmd('/interface pptp-server add name=static-u2 user=u2');
+
+    await cli.cmd('/interface pptp-client add connect-to=198.18.1.1 user=u2 password=p2-secret disabled=no');
+    const mon = await waitOutput(cli, '/interface pptp-client monitor pptp-out1 once', /status: "connected"/);
+    assert.match(mon, /local-address: 198\.19\.10\.10\b/);
+    assert.match(mon, /encoding: "MPPE128 stateless"/);
+    const ifs = await waitOutput(srv, '/interface pptp-server print', /\bR\s+static-u2/);
+    assert.match(ifs, /\bR\s+static-u2\s+u2\s+\d+\s+198\.18\.1\.2\s+\S+\s+MPPE128/, 'the static entry runs');
+    assert.doesNotMatch(ifs, /<pptp-u2>/, 'no dynamic entry for a user with a static one');
+    assert.match(srv.ip('-o', 'link', 'show'), /static-u2/);
+    assert.equal(cli.ping('198.19.10.1', 2), 2);
+
+    // Wrong password from a second machine: refused and counted.
+    await cli2.cmd('/interface pptp-client add connect-to=198.18.3.1 user=u2 password=wrong disabled=no');
+    await waitFor(() => metric(metrics(srv, REST_D), /^culvert_auth_failures_total\{service="pptp"\}/) >= 1, 15000, 'auth failure counted');
+    // Right password, but only-one=yes (and the one-address pool is taken): still refused.
+    await cli2.cmd('/interface pptp-client set [find] password=p2-secret');
+    await waitFor(() => /only-one|already connected/.test(srv.daemon!.stderr()), 20000, 'only-one refusal');
+    assert.doesNotMatch(await cli2.cmd('/interface pptp-client monitor pptp-out1 once'), /status: "connected"/);
+
+    // The first session hangs up: its pool address comes back and the second machine gets it.
+    await cli.cmd('/interface pptp-client disable pptp-out1');
+    const mon2 = await waitOutput(cli2, '/interface pptp-client monitor pptp-out1 once', /status: "connected"/, 60000);
+    assert.match(mon2, /local-address: 198\.19\.10\.10\b/);
+    assert.match(await waitOutput(srv, '/ppp active print', /u2/), /u2\s+pptp\s+198\.18\.3\.2\s+198\.19\.10\.10/);
+    assert.equal(cli2.ping('198.19.10.1', 2), 2);
   } finally {
     await topo.destroy();
   }

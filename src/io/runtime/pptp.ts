@@ -59,8 +59,9 @@ class PptpClientEntry {
   get running(): boolean { return (this.conn?.connected ?? false) && this.status === 'connected'; }
   get dialOnDemand(): boolean { return yes(this.values['dial-on-demand']); }
 
-  start(): void {
-    this.starting = this.open().catch((e) => {
+  /** `after`: the replaced entry's teardown (its TUN has the same name). */
+  start(after: Promise<void> = Promise.resolve()): void {
+    this.starting = after.then(() => this.open()).catch((e) => {
       this.status = 'terminated';
       this.reason = (e as Error).message;
       this.rt.log('error', `${CLIENT_MENU} ${this.name}: ${this.reason}`);
@@ -203,20 +204,22 @@ export class PptpRuntime implements Runtime {
       const cur = this.clients.get(it.id);
       const sig = clientSignature(it.values);
       const enabled = it.values.disabled !== 'yes';
+      let gone: Promise<void> | undefined;
       if (cur && (cur.signature !== sig || !enabled)) {
         this.clients.delete(it.id);
-        void cur.stop();
+        gone = this.track(cur.stop());
       }
       if (enabled && (!cur || cur.signature !== sig)) {
         const e = new PptpClientEntry(it.id, { ...it.values }, sig, this, this.clientIndex++);
         this.clients.set(it.id, e);
-        e.start();
+        // A renamed or re-enabled entry may reuse a TUN name that is still being torn down.
+        e.start(Promise.all([gone, ...this.stopping]).then(() => undefined));
       }
     }
     for (const [id, e] of this.clients) {
       if (!seen.has(id)) {
         this.clients.delete(id);
-        void e.stop('removed');
+        void this.track(e.stop('removed'));
       }
     }
     // ---- server
@@ -233,6 +236,15 @@ export class PptpRuntime implements Runtime {
       this.server.updatePpp(this.serverPpp());
     }
     this.serverSig = sig;
+  }
+
+  private readonly stopping = new Set<Promise<void>>();
+
+  /** Remember a client teardown until it is done (new entries wait for them). */
+  private track(p: Promise<void>): Promise<void> {
+    const q = p.catch((e) => this.log('warn', `teardown: ${(e as Error).message}`)).finally(() => this.stopping.delete(q));
+    this.stopping.add(q);
+    return q;
   }
 
   private serverPpp(): Omit<PppConfig, 'verifier'> {
@@ -286,6 +298,7 @@ export class PptpRuntime implements Runtime {
     const jobs: Promise<void>[] = [];
     for (const e of this.clients.values()) jobs.push(e.stop('daemon stopping'));
     this.clients.clear();
+    jobs.push(...this.stopping);
     await this.serverStarting;
     if (this.server) jobs.push(this.server.close('server shutting down'));
     this.server = undefined;
