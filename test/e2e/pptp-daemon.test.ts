@@ -55,7 +55,10 @@ test('pptp daemons: connect, monitor, print rows, ping both ways, iperf3 over MP
   try {
     const mon = await connectClient(cli, 'add-default-route=yes default-route-distance=5');
     assert.match(mon, /encoding: "MPPE128 stateless"/);
-    assert.match(mon, /mtu: 1460/);
+    // With MPPE the Link gives 4 octets of the peer's MRU to the MPPE header (as pppd does).
+    const mtu = Number(/mtu: (\d+)/.exec(mon)?.[1]);
+    assert.ok(mtu >= 1450 && mtu <= 1460, `mtu ${mtu}`);
+    assert.match(cli.ip('link', 'show', 'dev', 'pptp-out1'), new RegExp(`mtu ${mtu}\\b`), 'the TUN has the negotiated MTU');
     assert.match(mon, /mru: 1460/);
     assert.match(mon, /local-address: 198\.19\.0\.2\b/);
     assert.match(mon, /remote-address: 198\.19\.0\.1\b/);
@@ -66,7 +69,7 @@ test('pptp daemons: connect, monitor, print rows, ping both ways, iperf3 over MP
     const active = await waitOutput(srv, '/ppp active print', /u1\s+pptp\s+198\.18\.1\.2\s+198\.19\.0\.2/);
     assert.match(active, /MPPE128 stateless/);
     const ifs = await waitOutput(srv, '/interface pptp-server print', /<pptp-u1>/);
-    assert.match(ifs, /DR <pptp-u1>\s+u1\s+1460\s+198\.18\.1\.2\s+\S+\s+MPPE128 stateless/);
+    assert.match(ifs, /DR <pptp-u1>\s+u1\s+14\d\d\s+198\.18\.1\.2\s+\S+\s+MPPE128 stateless/);
     assert.match(srv.ip('-o', 'link', 'show'), /<pptp-u1>/);
     // The secret's routes= is installed while connected; the client's default route has distance 5.
     await waitFor(() => /198\.19\.50\.0\/24 dev <pptp-u1>/.test(srv.ip('route')), 5000, 'secret route');
