@@ -47,6 +47,7 @@ export class PptpClientConnection {
   private gre: SharedGreSocket | undefined;
   private releaseGre: (() => void) | undefined;
   private ended = false;
+  private batchBuf: Uint8Array | undefined;
   private forceTimer: Timer | undefined;
   private readonly clock: Clock;
 
@@ -64,7 +65,13 @@ export class PptpClientConnection {
       vendorName: 'culvert',
       onTcpWrite: (b) => { this.sock?.write(Buffer.from(b)); },
       onTcpClose: () => { this.sock?.end(); },
-      onGreWrite: (b, off, len) => this.gre?.send(this.serverU32, b, off, len) ?? false,
+      onGreWrite: (b, off, len) => {
+        const g = this.gre;
+        if (!g) return false;
+        // Data framed in place in the TUN's rx buffer leaves with the batch (one sendmmsg).
+        if (b === this.batchBuf) { g.queue(this.serverU32, b, off, len); return true; }
+        return g.send(this.serverU32, b, off, len);
+      },
       onIp: (b, off, len) => iface.deliverIp(b, off, len),
       onStatus: (e) => this.statusEvent(e),
       log: o.log,
@@ -128,7 +135,8 @@ export class PptpClientConnection {
     const call = this.call;
     return {
       headroom: PPTP_IP_HEADROOM,
-      sendIp: (b, off, len) => call.sendIp(b, off, len),
+      sendIp: (b, off, len) => { this.batchBuf = b; return call.sendIp(b, off, len); },
+      flush: () => { this.batchBuf = undefined; this.gre?.flush(); },
       get link() { return call.session?.link; },
     };
   }

@@ -12,6 +12,8 @@
 import { IoError } from '../../errors.js';
 import { META_WORDS, RawSocket } from '../native.js';
 
+const TX_BATCH = 64;
+
 export interface GreListener {
   /** buf[off, off+len) starts at the GRE header; `src` is the sender (host-order u32). Valid only during the call. */
   packet(buf: Uint8Array, off: number, len: number, src: number): void;
@@ -34,6 +36,9 @@ export class SharedGreSocket {
   private catchAll: GreListener | undefined;
   private readonly touched: GreListener[] = [];
   private refs = 0;
+  private readonly txMeta = new Uint32Array(TX_BATCH * META_WORDS);
+  private txCount = 0;
+  private txBuf: Uint8Array | undefined;
 
   constructor(readonly key: string, readonly sock: RawSocket, private readonly onLast: () => void) {
     sock.onBatch = (n) => this.batch(n);
@@ -64,6 +69,24 @@ export class SharedGreSocket {
   /** Sends one GRE packet (buf[off, off+len) from the GRE header on) to `dst`. */
   send(dst: number, buf: Uint8Array, off: number, len: number): boolean {
     return this.sock.sendOne(buf, off, len, dst, 0) === 1;
+  }
+
+  /**
+   * Queues one GRE packet for the next flush() (one sendmmsg for a TUN batch). buf must
+   * stay untouched until then: only views of the TUN's rx buffer qualify.
+   */
+  queue(dst: number, buf: Uint8Array, off: number, len: number): void {
+    if ((this.txBuf !== undefined && this.txBuf !== buf) || this.txCount === TX_BATCH) this.flush();
+    this.txBuf = buf;
+    const m = this.txMeta;
+    const i = this.txCount++ * META_WORDS;
+    m[i] = off; m[i + 1] = len; m[i + 2] = dst; m[i + 3] = 0;
+  }
+
+  flush(): void {
+    if (this.txCount > 0 && this.txBuf) this.sock.send(this.txBuf, this.txMeta, this.txCount);
+    this.txCount = 0;
+    this.txBuf = undefined;
   }
 
   private release(): void {

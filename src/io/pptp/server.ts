@@ -95,6 +95,7 @@ export class PptpServerAdapter {
   private readonly touched: PppInterface[] = [];
   private rxBuf: Uint8Array | undefined;
   private closing = false;
+  private batchBuf: Uint8Array | undefined;
 
   constructor(o: PptpServerAdapterOptions) {
     this.o = o;
@@ -108,7 +109,13 @@ export class PptpServerAdapter {
         if (this.closing) return { refuse: 'server shutting down' };
         return { ...this.o.ppp, verifier: this.verifier(ctx.callId, ctx.peer) };
       },
-      onGreWrite: (peer, b, off, len) => this.gre?.send(peer, b, off, len) ?? false,
+      onGreWrite: (peer, b, off, len) => {
+        const g = this.gre;
+        if (!g) return false;
+        // Data framed in place in a TUN's rx buffer leaves with that batch (one sendmmsg).
+        if (b === this.batchBuf) { g.queue(peer, b, off, len); return true; }
+        return g.send(peer, b, off, len);
+      },
       onIp: (call, b, off, len) => this.ipIn(call, b, off, len),
       onCallStatus: (call, e) => this.callStatus(call, e),
       log: o.log,
@@ -342,7 +349,8 @@ export class PptpServerAdapter {
     const call = rec.call;
     iface.attach({
       headroom: PPTP_IP_HEADROOM,
-      sendIp: (b, off, len) => call.sendIp(b, off, len),
+      sendIp: (b, off, len) => { this.batchBuf = b; return call.sendIp(b, off, len); },
+      flush: () => { this.batchBuf = undefined; this.gre?.flush(); },
       get link() { return call.session.link; },
     });
     await iface.linkUp(e.info!);
