@@ -253,3 +253,29 @@ test('pptp server: static /interface pptp-server entry, pool address given back 
     await topo.destroy();
   }
 });
+
+test('pptp server: two calls from one address (as behind one NAT) run side by side, each with its own interface', async () => {
+  const { topo, srv, cli } = await pair('e', REST_D);
+  try {
+    await srv.cmd('/ppp secret add name=u3 service=pptp password=p3-secret local-address=198.19.0.5 remote-address=198.19.0.6');
+    await cli.cmd('/interface pptp-client add connect-to=198.18.1.1 user=u1 password=p1-secret disabled=no');
+    await cli.cmd('/interface pptp-client add connect-to=198.18.1.1 user=u3 password=p3-secret disabled=no');
+    await waitOutput(cli, '/interface pptp-client print', /\bR\s+name="pptp-out1"[\s\S]*\bR\s+name="pptp-out2"/);
+    const active = await waitOutput(srv, '/ppp active print', /u1[\s\S]*u3|u3[\s\S]*u1/);
+    assert.match(active, /u1\s+pptp\s+198\.18\.1\.2\s+198\.19\.0\.2/);
+    assert.match(active, /u3\s+pptp\s+198\.18\.1\.2\s+198\.19\.0\.6/);
+    const links = srv.ip('-o', 'link', 'show');
+    assert.match(links, /<pptp-u1>/);
+    assert.match(links, /<pptp-u3>/);
+    assert.equal(cli.ping('198.19.0.1', 3), 3, 'through pptp-out1');
+    assert.equal(cli.ping('198.19.0.5', 3), 3, 'through pptp-out2');
+    assert.equal(srv.ping('198.19.0.2', 2), 2);
+    assert.equal(srv.ping('198.19.0.6', 2), 2);
+    // One goes; the other keeps running.
+    await cli.cmd('/interface pptp-client disable pptp-out1');
+    await waitOutput(srv, '/ppp active print', /^(?![\s\S]*\bu1\b)/);
+    assert.equal(cli.ping('198.19.0.5', 3), 3, 'the second call is undisturbed');
+  } finally {
+    await topo.destroy();
+  }
+});

@@ -84,7 +84,7 @@ export class PptpClientConnection {
     try {
       this.gre = greSocket(o.localAddress ?? '0.0.0.0', o.mark ?? 0);
       const iface = o.iface;
-      this.releaseGre = this.gre.addPeer(this.serverU32, {
+      this.releaseGre = this.gre.addPeer(this.serverU32, this.call.callId, {
         packet: (buf, off, len, src) => {
           if (!iface.inBatch) iface.beginRx(buf);
           this.call.receiveGre(buf, off, len, src);

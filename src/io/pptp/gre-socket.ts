@@ -5,8 +5,8 @@
  *
  * Each received batch is parsed only as far as the IPv4 header (IHL) here; the GRE header
  * is the protocol layer's (GreSession counts truncated/invalid ones). Packets go to the
- * listener registered for their source address, else to the catch-all (a server), else
- * they are counted as `noListener`. Listeners learn when a batch ends so they can flush
+ * listener registered for their source address and Call ID (a client), else to the
+ * catch-all (a server), else they are counted as `noListener`. Listeners learn when a batch ends so they can flush
  * batched TUN writes.
  */
 import { IoError } from '../../errors.js';
@@ -44,13 +44,17 @@ export class SharedGreSocket {
     sock.onBatch = (n) => this.batch(n);
   }
 
-  /** Listen to GRE from `peer` (a client to its server). */
-  addPeer(peer: number, l: GreListener): () => void {
-    if (this.byPeer.has(peer)) throw new IoError('IO_ERR_GRE_PEER_IN_USE', 'another PPTP client already talks to this server from this address');
-    this.byPeer.set(peer, l);
+  /**
+   * Listen to GRE from `peer` whose Key carries `callId` (a client's call to its server;
+   * several clients may share a server and a local address, RFC 2637 §4.1 Key).
+   */
+  addPeer(peer: number, callId: number, l: GreListener): () => void {
+    const k = peer * 0x10000 + callId;
+    if (this.byPeer.has(k)) throw new IoError('IO_ERR_GRE_PEER_IN_USE', `a PPTP client already uses Call ID ${callId} with this server from this address`);
+    this.byPeer.set(k, l);
     this.refs++;
     return () => {
-      if (this.byPeer.get(peer) === l) this.byPeer.delete(peer);
+      if (this.byPeer.get(k) === l) this.byPeer.delete(k);
       this.release();
     };
   }
@@ -109,7 +113,10 @@ export class SharedGreSocket {
         // Raw IPv4 sockets hand us the IP header: skip IHL words.
         const ihl = (buf[off] & 15) * 4;
         if (len < 20 || ihl < 20 || ihl >= len) { st.malformed++; continue; }
-        const l = this.byPeer.get(src) ?? this.catchAll;
+        // Enhanced GRE Key, low half: the Call ID (RFC 2637 §4.1); shorter packets are the session's to count.
+        const g = off + ihl;
+        const callId = len - ihl >= 8 ? (buf[g + 6] << 8) | buf[g + 7] : 0;
+        const l = (this.byPeer.size > 0 ? this.byPeer.get(src * 0x10000 + callId) : undefined) ?? this.catchAll;
         if (!l) { st.noListener++; continue; }
         if (l.batchEnd && !touched.includes(l)) touched.push(l);
         l.packet(buf, off + ihl, len - ihl, src);

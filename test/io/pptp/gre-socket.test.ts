@@ -17,11 +17,15 @@ class FakeRaw {
   sent: { dst: number; len: number }[] = [];
   sendOne(_b: Uint8Array, _o: number, len: number, dst: number): number { this.sent.push({ dst, len }); return 1; }
   close(): void { this.closed = true; }
-  /** Packets as (IPv4 header length word, total length, source). */
-  inject(pk: { ihlWords: number; len: number; src: number }[]): void {
+  /** Packets as (IPv4 header length word, total length, source, GRE Key Call ID). */
+  inject(pk: { ihlWords: number; len: number; src: number; callId?: number }[]): void {
     pk.forEach((p, i) => {
       const off = i * 2048 + 64;
+      this.rx.fill(0, off, off + 100);
       this.rx[off] = 0x40 | p.ihlWords;
+      const g = off + p.ihlWords * 4;
+      this.rx[g + 6] = (p.callId ?? 7) >> 8;
+      this.rx[g + 7] = (p.callId ?? 7) & 0xff;
       this.rxMeta[i * META_WORDS] = off;
       this.rxMeta[i * META_WORDS + 1] = p.len;
       this.rxMeta[i * META_WORDS + 2] = p.src;
@@ -40,17 +44,23 @@ function setup() {
   return { raw, s, gone: () => gone };
 }
 
-test('GRE from the server goes to its client, from the IPv4 header on skipped; the rest to the catch-all', () => {
+test('GRE from the server goes to the client whose Call ID is in the Key, IPv4 header skipped; the rest to the catch-all', () => {
   const { raw, s } = setup();
   const client: { off: number; len: number }[] = [];
   const server: number[] = [];
   let clientEnds = 0;
   let serverEnds = 0;
-  s.addPeer(SERVER, { packet: (_b, off, len) => client.push({ off: off % 2048, len }), batchEnd: () => clientEnds++ });
+  const client2: number[] = [];
+  s.addPeer(SERVER, 7, { packet: (_b, off, len) => client.push({ off: off % 2048, len }), batchEnd: () => clientEnds++ });
+  s.addPeer(SERVER, 9, { packet: (_b, _o, len) => client2.push(len) });
   s.addCatchAll({ packet: (_b, _o, _l, src) => server.push(src), batchEnd: () => serverEnds++ });
-  raw.inject([{ ihlWords: 5, len: 60, src: SERVER }, { ihlWords: 6, len: 60, src: SERVER }, { ihlWords: 5, len: 60, src: OTHER }]);
+  raw.inject([
+    { ihlWords: 5, len: 60, src: SERVER }, { ihlWords: 6, len: 60, src: SERVER }, { ihlWords: 5, len: 50, src: SERVER, callId: 9 },
+    { ihlWords: 5, len: 60, src: OTHER }, { ihlWords: 5, len: 60, src: SERVER, callId: 8 },
+  ]);
   assert.deepEqual(client, [{ off: 84, len: 40 }, { off: 88, len: 36 }]);
-  assert.deepEqual(server, [OTHER]);
+  assert.deepEqual(client2, [30], 'a second client of the same server from the same address');
+  assert.deepEqual(server, [OTHER, SERVER]);
   assert.equal(clientEnds, 1, 'one batchEnd per batch');
   assert.equal(serverEnds, 1);
 });
@@ -58,7 +68,7 @@ test('GRE from the server goes to its client, from the IPv4 header on skipped; t
 test('malformed IPv4 headers and packets nobody wants are counted, never delivered', () => {
   const { raw, s } = setup();
   let got = 0;
-  s.addPeer(SERVER, { packet: () => got++ });
+  s.addPeer(SERVER, 7, { packet: () => got++ });
   raw.inject([{ ihlWords: 4, len: 60, src: SERVER }, { ihlWords: 15, len: 60, src: SERVER }, { ihlWords: 5, len: 10, src: SERVER }, { ihlWords: 5, len: 40, src: OTHER }]);
   assert.equal(got, 0);
   assert.equal(s.stats.malformed, 3);
@@ -69,16 +79,16 @@ test('any header octet and length is either delivered within the packet or count
   fc.assert(fc.property(fc.array(fc.record({ ihlWords: fc.integer({ min: 0, max: 15 }), len: fc.integer({ min: 0, max: 1500 }) }), { minLength: 1, maxLength: 8 }), (pk) => {
     const { raw, s } = setup();
     let delivered = 0;
-    s.addPeer(SERVER, { packet: (_b, off, len) => { delivered++; assert.ok(len > 0 && (off % 2048) + len <= 64 + 1500); } });
+    s.addPeer(SERVER, 7, { packet: (_b, off, len) => { delivered++; assert.ok(len > 0 && (off % 2048) + len <= 64 + 1500); } });
     raw.inject(pk.map((p) => ({ ...p, src: SERVER })));
     assert.equal(delivered + s.stats.malformed, pk.length);
   }));
 });
 
-test('one server listener per address, one client per server; the socket closes with its last user', () => {
+test('one server listener per address, one client per server and Call ID; the socket closes with its last user', () => {
   const { raw, s, gone } = setup();
-  const off1 = s.addPeer(SERVER, { packet: () => {} });
-  assert.throws(() => s.addPeer(SERVER, { packet: () => {} }), { code: 'IO_ERR_GRE_PEER_IN_USE' });
+  const off1 = s.addPeer(SERVER, 7, { packet: () => {} });
+  assert.throws(() => s.addPeer(SERVER, 7, { packet: () => {} }), { code: 'IO_ERR_GRE_PEER_IN_USE' });
   const off2 = s.addCatchAll({ packet: () => {} });
   assert.throws(() => s.addCatchAll({ packet: () => {} }), { code: 'IO_ERR_GRE_PEER_IN_USE' });
   assert.ok(s.send(SERVER, new Uint8Array(20), 0, 20));
