@@ -70,12 +70,17 @@ export function profileUseEncryption(profiles: readonly ItemView[], name: string
   return pick(p.values['use-encryption']) ?? pick(d?.values['use-encryption']) ?? 'no';
 }
 
+let placeholders = 0;
+
 /**
  * Seed 000 (dial-on-demand): "route with gateway address from 10.112.112.0/24 network will
- * be added while connection is not established". One pair per client index.
+ * be added while connection is not established". Each call hands out the next pair from
+ * one process-wide sequence, so PPTP and L2TP clients never share one (`index` is kept
+ * for callers; it no longer picks the pair).
  */
-export function placeholderFor(index: number): { local: string; peer: string } {
-  const n = (index % 126) * 2 + 2;
+export function placeholderFor(index?: number): { local: string; peer: string } {
+  void index;
+  const n = (placeholders++ % 126) * 2 + 2;
   return { local: `10.112.112.${n}`, peer: `10.112.112.${n + 1}` };
 }
 
