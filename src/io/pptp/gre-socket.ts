@@ -22,7 +22,7 @@ export interface GreListener {
 }
 
 export interface GreSocketStats {
-  /** IPv4 header too short or longer than the packet. */
+  /** IPv4 header too short, or less than a GRE header (8 octets) after it. */
   malformed: number;
   /** No client or server wanted it. */
   noListener: number;
@@ -112,10 +112,11 @@ export class SharedGreSocket {
         st.packets++;
         // Raw IPv4 sockets hand us the IP header: skip IHL words.
         const ihl = (buf[off] & 15) * 4;
-        if (len < 20 || ihl < 20 || ihl >= len) { st.malformed++; continue; }
-        // Enhanced GRE Key, low half: the Call ID (RFC 2637 §4.1); shorter packets are the session's to count.
+        // Shorter than an IPv4 header plus the 8 octets every enhanced GRE header has (RFC 2637 §4.1).
+        if (len < 20 || ihl < 20 || len - ihl < 8) { st.malformed++; continue; }
+        // Enhanced GRE Key, low half: the Call ID.
         const g = off + ihl;
-        const callId = len - ihl >= 8 ? (buf[g + 6] << 8) | buf[g + 7] : 0;
+        const callId = (buf[g + 6] << 8) | buf[g + 7];
         const l = (this.byPeer.size > 0 ? this.byPeer.get(src * 0x10000 + callId) : undefined) ?? this.catchAll;
         if (!l) { st.noListener++; continue; }
         if (l.batchEnd && !touched.includes(l)) touched.push(l);
