@@ -3,6 +3,7 @@
  *
  *   npm run bench -- l2tp-scale [--sessions 1000] [--tunnels 10] [--auth pap|mschap2|pap,mschap2]
  *                               [--timeout 300]
+ *   diagnostics: CULVERT_BENCH_LOG=FILE (the LNS daemon's log), CULVERT_BENCH_PCAP=FILE (UDP at the LNS)
  *
  * Two namespaces joined by a veth (198.18.0.1 = load generator, 198.18.0.2 = LNS). The LNS is
  * `bin/culvert daemon`, configured with console commands (pool, profile, one secret,
@@ -21,7 +22,7 @@
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import dgram from 'node:dgram';
-import { existsSync, readFileSync, unlinkSync } from 'node:fs';
+import { existsSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { NetnsPair } from '../test/io/helpers/netns.js';
@@ -353,7 +354,8 @@ async function one(sessions: number, tunnels: number, auth: string, timeoutS: nu
         `TUNs ${tuns2 > tuns0 ? `NOT all removed: ${tuns2 - tuns0} left after 180 s` : `all removed ${(tunsGoneMs / 1000).toFixed(2)} s after that`}`,
     ];
   } finally {
-    if (d && process.env.CULVERT_BENCH_LOG) process.stderr.write(`--- LNS daemon log (tail) ---\n${d.stderr().slice(-20000)}\n`);
+    // Diagnostics: CULVERT_BENCH_LOG=FILE keeps the LNS daemon's whole log.
+    if (d && process.env.CULVERT_BENCH_LOG) writeFileSync(process.env.CULVERT_BENCH_LOG, d.stderr());
     if (pcap?.pid && pcap.exitCode === null) try { process.kill(pcap.pid, 'SIGINT'); } catch { /* gone */ }
     if (gen && gen.proc.exitCode === null && gen.proc.pid) try { process.kill(gen.proc.pid, 'SIGKILL'); } catch { /* gone */ }
     if (d) await d.stop();

@@ -71,7 +71,7 @@ async function runCase(lab: Lab, d: CulvertDaemon, c: L2tpCase): Promise<void> {
     // pppd sizes ppp0 so that a frame fits our MRU: minus 4 octets of MPPE overhead when
     // MPPE is on (ccp.c); our MTU is max-mtu (1460) capped by pppd's MRU (1500, not sent).
     assert.equal(Number(mon.mru) - (c.mppe ? 4 : 0), await guestMtu(lab, SRV, 'ppp0'), 'the guest ppp0 mtu follows our monitor mru');
-    assert.equal(Number(mon.mtu), 1460, 'monitor mtu');
+    assert.equal(Number(mon.mtu), 1460 - (c.mppe ? 4 : 0), 'monitor mtu: max-mtu, less the MPPE overhead as pppd does');
     assert.match(await d.cli('/interface l2tp-client print'), /R\s+name="?l2tp-out1"?/, 'print shows R (running)');
 
     const ours = mon['local-address']!;

@@ -3,7 +3,7 @@
  * l2tp-server.test.ts): the case axes, `/ppp active` parsing, and how a tunnel secret is
  * configured on culvert. The daemon, transfer and ping helpers are pptp-helpers.ts's.
  */
-import type { CulvertDaemon } from './pptp-helpers.js';
+import { waitFor, type CulvertDaemon } from './pptp-helpers.js';
 
 /** The tunnel secret both sides use in the secret cases (xl2tpd: `--l2tp-secret`). */
 export const L2TP_TUNNEL_SECRET = 'ia-tunnel-s3cret';
@@ -29,6 +29,11 @@ export function l2tpCaseName(c: L2tpCase): string {
  */
 export async function setServerTunnelSecret(d: CulvertDaemon, secret: string | undefined): Promise<void> {
   await d.cli(`/interface l2tp-server server set enabled=no l2tp-secret="${secret ?? ''}"`);
+  // The server closes asynchronously (StopCCN, up to 3 s for the tunnels to go, then the
+  // interfaces); enabling it again before that is refused ("an L2TP server endpoint is
+  // already attached"), and the runtime does not retry: wait until it is surely gone.
+  await waitFor(async () => (await pppActive(d)).length === 0, 10_000, 'the L2TP server to drop its calls');
+  await new Promise((r) => setTimeout(r, 4000));
   await d.cli('/interface l2tp-server server set enabled=yes');
 }
 
