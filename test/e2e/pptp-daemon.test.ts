@@ -279,3 +279,25 @@ test('pptp server: two calls from one address (as behind one NAT) run side by si
     await topo.destroy();
   }
 });
+
+test('pptp server: the same user twice (only-one=no) gets the static interface, then a dynamic one', async () => {
+  const { topo, srv, cli } = await pair('f', REST_D);
+  try {
+    await srv.cmd('/ip pool add name=p4 ranges=198.19.20.10-198.19.20.11');
+    await srv.cmd('/ppp secret add name=u4 service=pptp password=p4-secret local-address=198.19.20.1 remote-address=p4');
+    await srv.cmd('/interface pptp-server add name=static-u4 user=u4');
+    await cli.cmd('/interface pptp-client add connect-to=198.18.1.1 user=u4 password=p4-secret disabled=no');
+    await waitOutput(srv, '/interface pptp-server print', /\bR\s+static-u4/);
+    await cli.cmd('/interface pptp-client add connect-to=198.18.1.1 user=u4 password=p4-secret disabled=no');
+    const ifs = await waitOutput(srv, '/interface pptp-server print', /DR <pptp-u4>/);
+    assert.match(ifs, /\bR\s+static-u4\s+u4/);
+    const active = await waitOutput(srv, '/ppp active print', /u4[\s\S]*u4/);
+    assert.match(active, /198\.19\.20\.10/);
+    assert.match(active, /198\.19\.20\.11/);
+    const links = srv.ip('-o', 'link', 'show');
+    assert.match(links, /static-u4/);
+    assert.match(links, /<pptp-u4>/);
+  } finally {
+    await topo.destroy();
+  }
+});

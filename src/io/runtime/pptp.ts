@@ -263,7 +263,7 @@ export class PptpRuntime implements Runtime {
 
   private startServer(): void {
     const resolver = this.daemon.resolver;
-    const adapter = new PptpServerAdapter({
+    const adapter: PptpServerAdapter = new PptpServerAdapter({
       address: process.env.CULVERT_PPTP_LISTEN || undefined,
       ppp: this.serverPpp(),
       passwordFor: (user) => resolver.findSecret(user, 'pptp')?.values.password,
@@ -279,10 +279,14 @@ export class PptpRuntime implements Runtime {
           release: () => rs.release(),
         };
       },
-      interfaceFor: (user) => {
+      interfaceFor: (user): { name: string; dynamic: boolean } => {
+        const live = new Set<string | undefined>([...adapter.sessions.values()].filter((x) => x.iface).map((x) => x.name));
         const st = this.view?.list(SERVER_MENU).find((i) => i.values.user === user && i.values.disabled !== 'yes');
-        if (st) return { name: st.values.name ?? `pptp-${user}`, dynamic: false };
-        return { name: `<pptp-${user}>`, dynamic: true };
+        if (st && !live.has(st.values.name)) return { name: st.values.name ?? `pptp-${user}`, dynamic: false };
+        // The same user again (only-one=no): the next interface gets a suffix.
+        let name = `<pptp-${user}>`;
+        for (let i = 1; live.has(name); i++) name = `<pptp-${user}-${i}>`;
+        return { name, dynamic: true };
       },
       log: (l) => this.log('info', l),
       onChange: () => { void this.daemon.reapplyHost(); },
