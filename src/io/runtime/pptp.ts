@@ -9,7 +9,8 @@
  * from it dials. disable/remove hangs up (full RFC 2637 teardown) and deletes the TUN.
  *
  * Server (`/interface pptp-server server set enabled=yes`): listens on TCP 1723 (address
- * from CULVERT_PPTP_LISTEN, default any); each authenticated user gets `<pptp-USER>` (flag D)
+ * from CULVERT_PPTP_LISTEN, default any; clients: CULVERT_PPTP_CLIENT_ADDRESS binds TCP and
+ * GRE, CULVERT_PPTP_RTMARK sets SO_MARK on GRE); each authenticated user gets `<pptp-USER>` (flag D)
  * or the static `/interface pptp-server` entry whose user= matches; `/ppp active` lists
  * the calls, `/ppp active remove` hangs one up. Settings changes apply to new calls.
  */
@@ -117,7 +118,9 @@ class PptpClientEntry {
       connectTo: v['connect-to'],
       ppp: this.pppConfig(),
       iface: this.iface,
+      // Deployment knobs without a RouterOS property: source address, SO_MARK on GRE (pptp(8) --rtmark).
       localAddress: process.env.CULVERT_PPTP_CLIENT_ADDRESS || undefined,
+      mark: Number(process.env.CULVERT_PPTP_RTMARK) || undefined,
       log: (l) => this.rt.log('debug', `${this.name}: ${l}`),
       onStatus: (e) => {
         if (e.status === 'connected') {
@@ -186,7 +189,7 @@ export class PptpRuntime implements Runtime {
   private serverSig = '';
   private serverStarting: Promise<void> | undefined;
   private clientIndex = 0;
-  /** Totals of clients that were removed, so counters do not go backwards. */
+  /** Auth failures of server instances that were disabled, so the counter does not go backwards. */
   private authFailures = 0;
 
   constructor(readonly daemon: Daemon) {
@@ -229,6 +232,7 @@ export class PptpRuntime implements Runtime {
     if (!enabled && this.server) {
       const srv = this.server;
       this.server = undefined;
+      this.authFailures += srv.stats.authFailures;
       void srv.close('server disabled');
     } else if (enabled && !this.server) {
       this.startServer();
