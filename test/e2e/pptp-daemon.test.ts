@@ -74,6 +74,9 @@ test('pptp daemons: connect, monitor, print rows, ping both ways, iperf3 over MP
     // The secret's routes= is installed while connected; the client's default route has distance 5.
     await waitFor(() => /198\.19\.50\.0\/24 dev <pptp-u1>/.test(srv.ip('route')), 5000, 'secret route');
     await waitFor(() => /default dev pptp-out1 .*metric 5/.test(cli.ip('route')), 5000, 'client default route');
+    // ...and /ip route shows them as dynamic routes.
+    assert.match(await waitOutput(srv, '/ip route print', /198\.19\.50\.0\/24/), /D.*198\.19\.50\.0\/24\s+<pptp-u1>/);
+    assert.match(await waitOutput(cli, '/ip route print', /0\.0\.0\.0\/0/), /D.*0\.0\.0\.0\/0\s+pptp-out1\s+5/);
 
     assert.equal(cli.ping('198.19.0.1', 5), 5, 'client -> server through the tunnel');
     assert.equal(srv.ping('198.19.0.2', 3), 3, 'server -> client');

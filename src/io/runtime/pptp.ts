@@ -328,6 +328,22 @@ export class PptpRuntime implements Runtime {
         running: true,
       }));
     }
+    if (menu === '/ip route') {
+      // What the tunnels installed, as RouterOS shows dynamic routes (the peer's /32 and routes=/default).
+      const rows: DynamicItem[] = [];
+      const add = (iface: PppInterface | undefined, tag: string) => {
+        const info = iface?.isUp ? iface.info : undefined;
+        if (!iface || !info) return;
+        rows.push({ key: `pptp-rt#${tag}#peer`, values: { 'dst-address': `${info.remoteAddress}/32`, gateway: iface.name, distance: '0' } });
+        iface.installedRoutes.forEach((r, i) => {
+          const dst = r.dst === 'default' ? '0.0.0.0/0' : r.dst.includes('/') ? r.dst : `${r.dst}/32`;
+          rows.push({ key: `pptp-rt#${tag}#${i}`, values: { 'dst-address': dst, gateway: r.gateway ?? r.dev ?? iface.name, distance: String(r.metric ?? 1) } });
+        });
+      };
+      for (const e of this.clients.values()) if (e.running) add(e.iface, `c${e.id}`);
+      for (const x of this.connectedSessions()) add(x.iface, `s${x.id}`);
+      return rows;
+    }
     if (menu === ACTIVE_MENU) {
       return this.connectedSessions().map((s) => ({
         key: `pptp#${s.id}`,
