@@ -300,6 +300,13 @@ test('pptp server: the same user twice (only-one=no) gets the static interface, 
     const links = srv.ip('-o', 'link', 'show');
     assert.match(links, /static-u4/);
     assert.match(links, /<pptp-u4>/);
+
+    // Server off: every call goes with its interface; on again (at once): the clients come back.
+    await srv.cmd('/interface pptp-server server set enabled=no');
+    await srv.cmd('/interface pptp-server server set enabled=yes');
+    await waitFor(() => !/static-u4|<pptp-u4>/.test(srv.ip('-o', 'link', 'show')) || /pptp server listening[\s\S]*pptp server listening/.test(srv.daemon!.stderr()), 10000, 'restart');
+    await waitOutput(srv, '/ppp active print', /u4[\s\S]*u4/, 30000);
+    assert.equal((srv.daemon!.stderr().match(/pptp server listening/g) ?? []).length, 2, 'listening again after the restart');
   } finally {
     await topo.destroy();
   }

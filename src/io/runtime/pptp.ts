@@ -188,6 +188,8 @@ export class PptpRuntime implements Runtime {
   private server: PptpServerAdapter | undefined;
   private serverSig = '';
   private serverStarting: Promise<void> | undefined;
+  /** A disabled server's teardown: a new one waits for it (port 1723 and the GRE catch-all). */
+  private serverClosing: Promise<void> = Promise.resolve();
   private clientIndex = 0;
   /** Auth failures of server instances that were disabled, so the counter does not go backwards. */
   private authFailures = 0;
@@ -233,7 +235,7 @@ export class PptpRuntime implements Runtime {
       const srv = this.server;
       this.server = undefined;
       this.authFailures += srv.stats.authFailures;
-      void srv.close('server disabled');
+      this.serverClosing = srv.close('server disabled').catch((e) => this.log('warn', `server teardown: ${(e as Error).message}`));
     } else if (enabled && !this.server) {
       this.startServer();
     } else if (enabled && this.server && sig !== this.serverSig) {
@@ -296,7 +298,7 @@ export class PptpRuntime implements Runtime {
       onChange: () => { void this.daemon.reapplyHost(); },
     });
     this.server = adapter;
-    this.serverStarting = adapter.listen().catch((e) => {
+    this.serverStarting = this.serverClosing.then(() => (this.server === adapter ? adapter.listen() : undefined)).catch((e) => {
       this.log('error', `cannot start the PPTP server: ${(e as Error).message}`);
       if (this.server === adapter) this.server = undefined;
     });
@@ -308,6 +310,7 @@ export class PptpRuntime implements Runtime {
     this.clients.clear();
     jobs.push(...this.stopping);
     await this.serverStarting;
+    jobs.push(this.serverClosing);
     if (this.server) jobs.push(this.server.close('server shutting down'));
     this.server = undefined;
     await Promise.allSettled(jobs);
