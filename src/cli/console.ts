@@ -9,6 +9,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as readline from 'node:readline';
 import type { ControlClient } from './client.js';
+import { MENUS } from '../mgmt/schema.js';
 
 const IDENTITY = 'culvert';
 const HISTORY_MAX = 500;
@@ -29,9 +30,23 @@ function loadHistory(): string[] {
   }
 }
 
+const SECRET_NAMES = [...new Set(MENUS.flatMap((m) => m.props.filter((p) => p.secret).map((p) => p.name)))];
+const ASSIGNMENT = /(^|\s)([a-z][a-z0-9-]*)=("(?:[^"\\]|\\.)*"|\S*)/g;
+
+/**
+ * History lines as stored on disk: the value of every secret property (password=,
+ * ipsec-secret=..., also abbreviated as the console accepts) is replaced by ***, since
+ * the file outlives the session.
+ */
+export function redactHistoryLine(line: string): string {
+  return line.replace(ASSIGNMENT, (all, pre: string, key: string) =>
+    SECRET_NAMES.some((n) => n.startsWith(key)) ? `${pre}${key}=***` : all);
+}
+
 function saveHistory(h: readonly string[]): void {
   try {
-    fs.writeFileSync(historyFile(), [...h].slice(0, HISTORY_MAX).reverse().join('\n') + '\n', { mode: 0o600 });
+    const lines = [...h].slice(0, HISTORY_MAX).reverse().map(redactHistoryLine);
+    fs.writeFileSync(historyFile(), lines.join('\n') + '\n', { mode: 0o600 });
   } catch {
     // history is a convenience
   }
