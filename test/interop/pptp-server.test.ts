@@ -108,6 +108,9 @@ async function runCase(lab: Lab, d: CulvertDaemon, c: Case): Promise<void> {
     await waitFor(async () => (await active(d)).length === 0, 20_000, '/ppp active to be empty after the guest hung up');
     assert.doesNotMatch(await d.cli('/interface', 'pptp-server', 'print'), new RegExp(`D.*${LAB_USER}`), 'the dynamic row is gone');
   } finally {
+    // A failed case must not leave its session behind for the next one (same user, same TUN name).
+    await d.cli('/ppp', 'active', 'remove', '[find]').catch(() => '');
+    await waitFor(async () => (await active(d)).length === 0, 15_000, 'cleanup').catch(() => undefined);
     await lab.stop(CLI).catch(() => undefined);
   }
 }
