@@ -148,7 +148,7 @@ export async function run(args: string[]): Promise<void> {
   const lines = [
     `PPTP: one-stream iperf3 TCP, inner MTU ${mtu}, two netns over a veth, median (min-max) of ${repeat} interleaved runs of ${secs} s`,
     `  tunnel CPU% = CPU of both tunnel processes during the TCP run (200% = both cores)`,
-    `${'path'.padEnd(30)}${'TCP Mbit/s (min-max)'.padEnd(24)}${'xOpenVPN'.padEnd(10)}${'target'.padEnd(8)}${'CPU%'.padEnd(7)}Mbit/s per CPU%`,
+    `${'path'.padEnd(30)}${'TCP Mbit/s (min-max)'.padEnd(24)}${'xOpenVPN'.padEnd(10)}${'target'.padEnd(12)}${'CPU%'.padEnd(7)}Mbit/s per CPU%`,
   ];
   for (const [key, rs] of Object.entries(runs)) {
     const v = rs.map((r) => r.mbps);
@@ -158,7 +158,7 @@ export async function run(args: string[]): Promise<void> {
     const tgt = target[key];
     lines.push(`${rs[0]!.name.padEnd(30)}${`${m.toFixed(0)} (${Math.min(...v).toFixed(0)}-${Math.max(...v).toFixed(0)})`.padEnd(24)}` +
       `${(Number.isNaN(ratio) ? '-' : ratio.toFixed(2)).padEnd(10)}` +
-      `${(tgt === undefined ? '' : `>=${tgt.toFixed(1)}${Number.isNaN(ratio) ? '' : ratio >= tgt ? ' ok' : ' MISS'}`).padEnd(8)}` +
+      `${(tgt === undefined ? '' : `>=${tgt.toFixed(1)}${Number.isNaN(ratio) ? '' : ratio >= tgt ? ' ok' : ' MISS'}`).padEnd(12)}` +
       `${cpu.toFixed(0).padEnd(7)}${(m / cpu).toFixed(2)}`);
   }
   if (profDir) {
