@@ -44,7 +44,7 @@ note "ok: node $(node --version), addon built"
 
 # ---------------------------------------------------------------- the seed's machines
 tag="cvd$$"
-OFFICE=$tag-office HOME=$tag-home OWS=$tag-ows HWS=$tag-hws
+OFFICE=$tag-office HOMENS=$tag-home OWS=$tag-ows HWS=$tag-hws
 work=$(mktemp -d /tmp/culvert-demo.XXXXXX)
 pids=()
 
@@ -58,7 +58,7 @@ cleanup() {
     for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
     kill -KILL "$pid" 2>/dev/null
   done
-  for ns in "$OFFICE" "$HOME" "$OWS" "$HWS"; do ip netns del "$ns" 2>/dev/null; done
+  for ns in "$OFFICE" "$HOMENS" "$OWS" "$HWS"; do ip netns del "$ns" 2>/dev/null; done
   rm -rf "$work"
   note "daemons stopped, namespaces $tag-* removed"
 }
@@ -66,7 +66,7 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 say "Creating the seed's network (one namespace per machine)"
-for ns in "$OFFICE" "$HOME" "$OWS" "$HWS"; do ip netns add "$ns"; ip -n "$ns" link set lo up; done
+for ns in "$OFFICE" "$HOMENS" "$OWS" "$HWS"; do ip netns add "$ns"; ip -n "$ns" link set lo up; done
 veth() { # ns1 if1 addr1 ns2 if2 addr2
   ip -n "$1" link add "$2" type veth peer name "tmp$$"
   ip -n "$1" link set "tmp$$" netns "$4"
@@ -74,12 +74,12 @@ veth() { # ns1 if1 addr1 ns2 if2 addr2
   ip -n "$1" addr add "$3" dev "$2"; ip -n "$4" addr add "$6" dev "$5"
   ip -n "$1" link set "$2" up; ip -n "$4" link set "$5" up
 }
-veth "$OFFICE" ether1 198.18.80.1/24   "$HOME" ether1 198.18.80.2/24     # "the internet"
+veth "$OFFICE" ether1 198.18.80.1/24   "$HOMENS" ether1 198.18.80.2/24     # "the internet"
 veth "$OFFICE" ether2 198.19.101.1/24  "$OWS"  eth0   198.19.101.50/24   # office LAN (10.1.101.0/24 in the seed)
-veth "$HOME"   ether2 198.19.202.1/24  "$HWS"  eth0   198.19.202.50/24   # home LAN (10.1.202.0/24 in the seed)
+veth "$HOMENS"   ether2 198.19.202.1/24  "$HWS"  eth0   198.19.202.50/24   # home LAN (10.1.202.0/24 in the seed)
 ip -n "$OWS" route add default via 198.19.101.1
 ip -n "$HWS" route add default via 198.19.202.1
-for ns in "$OFFICE" "$HOME"; do ip netns exec "$ns" sysctl -q -w net.ipv4.ip_forward=1; done
+for ns in "$OFFICE" "$HOMENS"; do ip netns exec "$ns" sysctl -q -w net.ipv4.ip_forward=1; done
 note "Office router: public 198.18.80.1 (seed 192.168.80.1), LAN 198.19.101.1/24"
 note "Home router:   public 198.18.80.2,                       LAN 198.19.202.1/24"
 note "workstations:  198.19.101.50 (office), 198.19.202.50 (home)"
@@ -94,7 +94,7 @@ start_daemon() { # name ns
   echo "demo: the $1 daemon did not start:"; cat "$work/$1/daemon.log"; exit 1
 }
 start_daemon office "$OFFICE"
-start_daemon home "$HOME"
+start_daemon home "$HOMENS"
 note "logs: $work/office/daemon.log, $work/home/daemon.log"
 
 run() { # router command...
@@ -131,7 +131,7 @@ run office /interface pptp-server print
 
 say "Routes the tunnel brought"
 note "office: $(ip -n "$OFFICE" route show 198.19.202.0/24)"
-note "home:   $(ip -n "$HOME" route show 198.19.101.0/24)"
+note "home:   $(ip -n "$HOMENS" route show 198.19.101.0/24)"
 
 say "Ping from the home workstation (198.19.202.50) to the office workstation (198.19.101.50)"
 ip netns exec "$HWS" ping -n -c 4 -i 0.3 198.19.101.50
