@@ -85,6 +85,9 @@ async function runCase(lab: Lab, d: CulvertDaemon, c: Case): Promise<void> {
     assert.equal(await pingFromLab(link.local, 3, Number(mon.mtu) - 28), 3, `full-size (${mon.mtu}-octet) DF ping from us arrives`);
     assert.equal(await pingFromGuest(lab, CLI, LOCAL), 3, 'ping from the pptp-linux guest to us');
 
+    // The host side of the link (MTU, addresses, routes) was configured without an error.
+    assert.doesNotMatch(d.stderr(), /configuring \S+ failed/, 'the daemon configured the interface cleanly');
+
     const x = await transfer10MB(lab, CLI, LOCAL);
     assert.equal(x.up.bytes, MB10, 'guest -> us: 10 MB arrived');
     assert.equal(x.up.sha256, x.up.guestSha, 'guest -> us: SHA-256 matches');
