@@ -5,6 +5,8 @@
  */
 import { CodecError } from '../errors.js';
 
+const IDENTITY = Uint8Array.from({ length: 256 }, (_, i) => i);
+
 export class Rc4 {
   private readonly s = new Uint8Array(256);
   private i = 0;
@@ -20,7 +22,7 @@ export class Rc4 {
       throw new CodecError('CRYPTO_ERR_BAD_LENGTH', `RC4 key must be 1..256 bytes, got ${len}`);
     }
     const s = this.s;
-    for (let i = 0; i < 256; i++) s[i] = i;
+    s.set(IDENTITY); // one memcpy instead of 256 stores: stateless MPPE runs this twice per packet
     let j = 0;
     let k = 0;
     for (let i = 0; i < 256; i++) {
