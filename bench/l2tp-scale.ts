@@ -2,7 +2,7 @@
  * L2TP scale: N concurrent sessions (default 1,000) against ONE real culvert LNS daemon.
  *
  *   npm run bench -- l2tp-scale [--sessions 1000] [--tunnels 10] [--auth pap|mschap2|pap,mschap2]
- *                               [--timeout 300]
+ *                               [--timeout 300] [--rate 0 (sessions/s dialled; 0 = all at once)]
  *   diagnostics: CULVERT_BENCH_LOG=FILE (the LNS daemon's log), CULVERT_BENCH_PCAP=FILE (UDP at the LNS)
  *
  * Two namespaces joined by a veth (198.18.0.1 = load generator, 198.18.0.2 = LNS). The LNS is
@@ -148,7 +148,10 @@ async function generator(): Promise<void> {
     const tunnel = endpoint.connect({ address: server });
     tunnels.push(tunnel);
   }
-  for (let i = 0; i < n; i++) {
+  // RATE sessions/s (0: all at once): a burst shows how the LNS copes with a storm of calls,
+  // a paced dial how many concurrent sessions it holds when set-up is not the bottleneck.
+  const rate = Number(process.env.RATE ?? 0);
+  const dial = (i: number): void => {
     const tunnel = tunnels[i % nt];
     const session = tunnel.openSession();
     const call = new L2tpCall(tunnel, session, clock, {
@@ -182,8 +185,17 @@ async function generator(): Promise<void> {
         out({ event: 'down', ms: performance.now() - hangupAt, down: downCount });
       }
     });
-  }
+  };
   let hangupAt: number | undefined;
+  if (rate > 0) {
+    let next = 0;
+    const start = performance.now();
+    const tick = setInterval(() => {
+      const due = Math.min(n, Math.floor(((performance.now() - start) / 1000) * rate) + 1);
+      while (next < due) dial(next++);
+      if (next >= n) clearInterval(tick);
+    }, 20);
+  } else for (let i = 0; i < n; i++) dial(i);
 
   const rl = createInterface({ input: process.stdin });
   rl.on('line', (line) => {
@@ -286,7 +298,7 @@ function tunCount(ns: string): number {
 
 const mb = (b: number): string => (b / 1048576).toFixed(1);
 
-async function one(sessions: number, tunnels: number, auth: string, timeoutS: number): Promise<string[]> {
+async function one(sessions: number, tunnels: number, auth: string, timeoutS: number, rate: number): Promise<string[]> {
   const net = NetnsPair.create('l2s');
   let d: CulvertDaemon | undefined;
   let gen: Gen | undefined;
@@ -312,7 +324,7 @@ async function one(sessions: number, tunnels: number, auth: string, timeoutS: nu
       pcap = spawn('ip', ['netns', 'exec', net.b, 'tcpdump', '-i', 'veth0', '-s', '200', '-w', process.env.CULVERT_BENCH_PCAP, 'udp'], { stdio: 'ignore' });
       await new Promise((r) => setTimeout(r, 1000));
     }
-    gen = startGenerator(net, { SESSIONS: String(sessions), TUNNELS: String(tunnels), AUTH: auth, SERVER: LNS_IP, LOCAL: GEN_IP, TIMEOUT_S: String(timeoutS) });
+    gen = startGenerator(net, { SESSIONS: String(sessions), TUNNELS: String(tunnels), AUTH: auth, SERVER: LNS_IP, LOCAL: GEN_IP, TIMEOUT_S: String(timeoutS), RATE: String(rate) });
     await gen.next('ready', 15_000);
     const up = await gen.next('up', (timeoutS + 30) * 1000);
     const cpu1 = cpuMs(d.pid!);
@@ -337,12 +349,12 @@ async function one(sessions: number, tunnels: number, auth: string, timeoutS: nu
     await new Promise((r) => setTimeout(r, 1000));
     const m2 = await probe(d);
     gen.send('exit');
-    const rate = up.up / (up.allUpMs / 1000);
+    const setupRate = up.up / (up.allUpMs / 1000);
     const per = (a: number, b: number): string => `${((b - a) / Math.max(1, up.up) / 1024).toFixed(1)} KiB`;
     return [
-      `${sessions} sessions over ${tunnels} tunnels, PPP ${auth}, no MPPE, against one culvert LNS daemon:`,
+      `${sessions} sessions over ${tunnels} tunnels, PPP ${auth}, no MPPE, ${rate > 0 ? `dialled at ${rate}/s` : 'all dialled at once'}, against one culvert LNS daemon:`,
       `  up: ${up.up}/${sessions} (${up.why}; failed ${up.failed}${Object.keys(up.reasons).length ? ` ${JSON.stringify(up.reasons)}` : ''}), tunnels up ${up.tunnelsUp}/${tunnels}, L2TP retransmissions ${up.retransmissions}`,
-      `  set-up: all up in ${(up.allUpMs / 1000).toFixed(2)} s = ${rate.toFixed(0)} sessions/s; per-session latency median ${up.latencyMedianMs.toFixed(0)} ms, p99 ${up.latencyP99Ms.toFixed(0)} ms; first up after ${up.firstUpMs.toFixed(0)} ms`,
+      `  set-up: all up in ${(up.allUpMs / 1000).toFixed(2)} s = ${setupRate.toFixed(0)} sessions/s; per-session latency median ${up.latencyMedianMs.toFixed(0)} ms, p99 ${up.latencyP99Ms.toFixed(0)} ms; first up after ${up.firstUpMs.toFixed(0)} ms`,
       `  per-session phases (medians): L2TP ICRQ..ICCN ${up.phaseMedianMs.l2tp.toFixed(0)} ms, LCP ${up.phaseMedianMs.lcp.toFixed(0)} ms, authentication + IPCP ${up.phaseMedianMs.authIpcp.toFixed(0)} ms`,
       `  LNS daemon CPU during set-up: ${(cpu1 - cpu0).toFixed(0)} ms (${((cpu1 - cpu0) / Math.max(1, up.up)).toFixed(2)} ms per session)`,
       `  LNS heap (after GC${m0.gc ? '' : ' -- gc() NOT available, figures include garbage'}): ${mb(m0.heapUsed)} MiB idle -> ${mb(m1.heapUsed)} MiB with sessions up = ${per(m0.heapUsed, m1.heapUsed)} per session; after hang-up ${mb(m2.heapUsed)} MiB`,
@@ -371,10 +383,11 @@ export async function run(args: string[]): Promise<void> {
   const sessions = Number(opt('--sessions', '1000'));
   const tunnels = Number(opt('--tunnels', '10'));
   const timeoutS = Number(opt('--timeout', '300'));
+  const rate = Number(opt('--rate', '0'));
   const lines: string[] = [];
   for (const auth of opt('--auth', 'pap').split(',')) {
     process.stderr.write(`bench: l2tp-scale ${sessions} sessions / ${tunnels} tunnels, ${auth} ...\n`);
-    lines.push(...(await one(sessions, tunnels, auth, timeoutS)));
+    lines.push(...(await one(sessions, tunnels, auth, timeoutS, rate)));
   }
   process.stdout.write(lines.join('\n') + '\n');
 }
