@@ -225,10 +225,13 @@ export class PppInterface {
   linkUp(info: LinkInfo): Promise<void> {
     this.info = info;
     this.up = true;
-    this.status = 'connected';
     this.reason = undefined;
     this.configuring = this.configuring.then(() => this.configure(info)).catch((e) => {
       this.log(`configuring ${this.ifname} failed: ${(e as Error).message}`);
+    }).then(() => {
+      // "connected" only once the device is up with its addresses and routes, so a user (or
+      // script) that sees it can use the interface at once.
+      if (this.up && this.info === info) this.status = 'connected';
     });
     return this.configuring;
   }
