@@ -23,32 +23,20 @@
  * the machine is shared and noisy: trust ratios and CPU per packet over absolutes.
  */
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { NetnsPair, ip, nsExec, type Child } from '../test/io/helpers/netns.js';
+import { NetnsPair, ip } from '../test/io/helpers/netns.js';
+import {
+  INNER_A, INNER_B, WG_IF_A, WG_IF_B, cpuUs, ensurePackages, have, iperfTcp, kill, median, openvpnTunnel, wireguardTunnel,
+} from './lib.js';
 
 const PEER = fileURLToPath(new URL('../test/io/fixtures/peer.js', import.meta.url));
-const INNER_A = '198.19.0.1';
-const INNER_B = '198.19.0.2';
+// pktgen's sink ports; iperf3 (bench/lib.ts) counts its own from 5301.
 let port = 5201 + (process.pid % 1000) * 10;
 
 interface Result extends Sample { name: string }
-
-const CLK_TCK = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim()) || 100;
-
-/** utime + stime (or stime alone) of `pids`, in microseconds (/proc/PID/stat fields 14 and 15). */
-function cpuUs(pids: number[], sysOnly = false): number {
-  let t = 0;
-  for (const pid of pids) {
-    try {
-      const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-      t += (((sysOnly ? 0 : Number(f[11])) + Number(f[12])) * 1e6) / CLK_TCK;
-    } catch { /* gone */ }
-  }
-  return t;
-}
 
 /**
  * Nanoseconds the threads of `pids` spent runnable but waiting for a CPU
@@ -64,48 +52,6 @@ function waitNs(pids: number[]): number {
     }
   }
   return t;
-}
-
-function have(cmd: string): boolean {
-  return spawnSync('sh', ['-c', 'command -v "$1"', 'sh', cmd], { stdio: 'ignore' }).status === 0;
-}
-
-function ensurePackages(): void {
-  const need: string[] = [];
-  const map: [string, string][] = [['openvpn', 'openvpn'], ['wireguard-go', 'wireguard-go'], ['wg', 'wireguard-tools'],
-    ['iperf3', 'iperf3'], ['ethtool', 'ethtool'], ['ping', 'iputils-ping']];
-  for (const [cmd, pkg] of map) if (!have(cmd)) need.push(pkg);
-  if (need.length === 0) return;
-  process.stderr.write(`bench: installing ${need.join(' ')}\n`);
-  execFileSync('apt-get', ['update', '-qq'], { stdio: 'inherit' });
-  execFileSync('apt-get', ['install', '-y', '-qq', '--no-install-recommends', ...need], {
-    stdio: 'inherit', env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
-  });
-}
-
-/** One-shot iperf3 server in `b`, client in `a`; returns parsed client JSON. */
-function iperf(net: NetnsPair, dst: string, secs: number, extra: string[]): Record<string, any> {
-  const p = port++;
-  const server = spawn('ip', ['netns', 'exec', net.b, 'timeout', String(secs + 20), 'iperf3', '-s', '-1', '-p', String(p), '-B', dst],
-    { stdio: 'ignore' });
-  try {
-    let out = '';
-    for (let attempt = 0; attempt < 20; attempt++) {
-      const r = spawnSync('ip', ['netns', 'exec', net.a, 'timeout', String(secs + 15), 'iperf3', '-c', dst, '-p', String(p),
-        '-t', String(secs), '-J', ...extra], { encoding: 'utf8' });
-      out = r.stdout;
-      let j: Record<string, any> | undefined;
-      try { j = JSON.parse(out) as Record<string, any>; } catch { /* not JSON */ }
-      if (r.status === 0 && j && !j.error) return j;
-      // The one-shot server may not be listening yet: retry briefly.
-      if (!/connect|refused/i.test(out + r.stderr)) break;
-      spawnSync('sleep', ['0.2']);
-    }
-    throw new Error(`iperf3 failed: ${out.slice(0, 400)}`);
-  } finally {
-    // SIGTERM, not SIGKILL: `timeout` passes it on to iperf3; a killed `timeout` would orphan it.
-    if (server.exitCode === null && server.pid) { try { process.kill(server.pid, 'SIGTERM'); } catch { /* gone */ } }
-  }
 }
 
 // 64-byte test: bench/pktgen/pktgen.c, compiled once per run with the system gcc, offers
@@ -242,28 +188,10 @@ async function pps64(net: NetnsPair, dst: string, secs: number, t: Tunnel): Prom
  * It is per packet *received*: a tunnel whose far end drops packets pays for them here.
  */
 async function measure(net: NetnsPair, dst: string, secs: number, t: Tunnel): Promise<Sample> {
-  const tcp = iperf(net, dst, secs, []);
-  const tcpMbps = tcp.end.sum_received.bits_per_second / 1e6;
+  const tcpMbps = iperfTcp(net.a, net.b, dst, secs);
   const flow = await pps64(net, dst, secs, t);
   const pps = flow.received / flow.genSecs;
   return { tcpMbps, pps64: pps, cpuUsPerPkt: t.pids.length && flow.received > 0 ? flow.tunnelCpuUs / flow.received : NaN, flow };
-}
-
-function kill(p: ChildProcess | undefined): void {
-  if (p && p.exitCode === null && p.signalCode === null && p.pid) { try { process.kill(p.pid, 'SIGTERM'); } catch { /* gone */ } }
-}
-
-async function waitFor(fn: () => boolean, ms: number, what: string): Promise<void> {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    if (fn()) return;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
-
-function linkExists(ns: string, dev: string): boolean {
-  return spawnSync('ip', ['-n', ns, 'link', 'show', dev], { stdio: 'ignore' }).status === 0;
 }
 
 async function culvert(transport: 'udp' | 'gre', secs: number): Promise<Result> {
@@ -292,20 +220,9 @@ async function culvert(transport: 'udp' | 'gre', secs: number): Promise<Result> 
 
 async function openvpn(secs: number, dir: string): Promise<Result> {
   const net = NetnsPair.create('bovpn');
-  const procs: ChildProcess[] = [];
+  let procs: ChildProcess[] = [];
   try {
-    const key = join(dir, 'ovpn.key');
-    execFileSync('openvpn', ['--genkey', 'secret', key], { stdio: 'ignore' });
-    const start = (ns: string, local: string, remote: string, me: string, peer: string): void => {
-      procs.push(spawn('ip', ['netns', 'exec', ns, 'openvpn', '--dev', 'ovpn0', '--dev-type', 'tun', '--proto', 'udp',
-        '--local', local, '--remote', remote, '--lport', '1194', '--rport', '1194', '--ifconfig', me, peer,
-        '--secret', key, '--cipher', 'none', '--auth', 'none', '--tun-mtu', '1400', '--verb', '1'], { stdio: 'ignore' }));
-    };
-    start(net.a, '198.18.0.1', '198.18.0.2', INNER_A, INNER_B);
-    start(net.b, '198.18.0.2', '198.18.0.1', INNER_B, INNER_A);
-    await waitFor(() => linkExists(net.a, 'ovpn0') && linkExists(net.b, 'ovpn0'), 10000, 'openvpn tun devices');
-    await waitFor(() => spawnSync('ip', ['netns', 'exec', net.a, 'ping', '-c1', '-W1', INNER_B], { stdio: 'ignore' }).status === 0,
-      15000, 'openvpn tunnel to pass ping');
+    procs = await openvpnTunnel(net, dir, 1400);
     return { name: 'OpenVPN (cipher none)', ...await measure(net, INNER_B, secs, { pids: procs.map((p) => p.pid!), devA: 'ovpn0', devB: 'ovpn0' }) };
   } finally {
     for (const p of procs) kill(p);
@@ -315,32 +232,10 @@ async function openvpn(secs: number, dir: string): Promise<Result> {
 
 async function wireguard(secs: number, dir: string): Promise<Result> {
   const net = NetnsPair.create('bwg');
-  const procs: ChildProcess[] = [];
-  // wireguard-go's control socket path (/var/run/wireguard/NAME.sock) is shared across namespaces: unique names.
-  const ifA = `wgA${process.pid % 100000}`;
-  const ifB = `wgB${process.pid % 100000}`;
+  let procs: ChildProcess[] = [];
   try {
-    const keys = ['a', 'b'].map((s) => {
-      const priv = execFileSync('wg', ['genkey'], { encoding: 'utf8' }).trim();
-      const pub = execFileSync('wg', ['pubkey'], { input: priv, encoding: 'utf8' }).trim();
-      const f = join(dir, `wg-${s}.key`);
-      writeFileSync(f, priv + '\n', { mode: 0o600 });
-      return { f, pub };
-    });
-    const up = async (ns: string, ifn: string, keyFile: string, peerPub: string, endpoint: string, me: string, peer: string): Promise<void> => {
-      procs.push(spawn('ip', ['netns', 'exec', ns, 'wireguard-go', '-f', ifn], { stdio: 'ignore', env: { ...process.env, LOG_LEVEL: 'error' } }));
-      await waitFor(() => linkExists(ns, ifn), 10000, `wireguard-go ${ifn}`);
-      await waitFor(() => spawnSync('ip', ['netns', 'exec', ns, 'wg', 'show', ifn], { stdio: 'ignore' }).status === 0, 10000, `${ifn} uapi`);
-      nsExec(ns, 'wg', ['set', ifn, 'listen-port', '51820', 'private-key', keyFile, 'peer', peerPub, 'allowed-ips', `${peer}/32`, 'endpoint', endpoint]);
-      ip(['link', 'set', ifn, 'mtu', '1400'], ns);
-      ip(['addr', 'add', me, 'peer', peer, 'dev', ifn], ns);
-      ip(['link', 'set', ifn, 'up'], ns);
-    };
-    await up(net.a, ifA, keys[0].f, keys[1].pub, '198.18.0.2:51820', INNER_A, INNER_B);
-    await up(net.b, ifB, keys[1].f, keys[0].pub, '198.18.0.1:51820', INNER_B, INNER_A);
-    await waitFor(() => spawnSync('ip', ['netns', 'exec', net.a, 'ping', '-c1', '-W1', INNER_B], { stdio: 'ignore' }).status === 0,
-      15000, 'wireguard tunnel to pass ping');
-    return { name: 'wireguard-go', ...await measure(net, INNER_B, secs, { pids: procs.map((p) => p.pid!), devA: ifA, devB: ifB }) };
+    procs = await wireguardTunnel(net, dir, 1400);
+    return { name: 'wireguard-go', ...await measure(net, INNER_B, secs, { pids: procs.map((p) => p.pid!), devA: WG_IF_A, devB: WG_IF_B }) };
   } finally {
     for (const p of procs) kill(p);
     net.destroy();
@@ -361,11 +256,6 @@ async function veth(secs: number): Promise<Result> {
   }
 }
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)];
-}
-
 const k = (n: number): string => (Number.isNaN(n) ? '-' : n >= 1e4 ? `${(n / 1e3).toFixed(0)}k` : n.toFixed(0));
 
 export async function run(args: string[]): Promise<void> {
@@ -378,7 +268,8 @@ export async function run(args: string[]): Promise<void> {
   genNice = opt('--gen-nice', genNice);
   genCpu = opt('--gen-cpu', genCpu);
   const only = opt('--only', 'culvert-udp,culvert-gre,openvpn,wireguard-go,veth').split(',');
-  ensurePackages();
+  ensurePackages([['openvpn', 'openvpn'], ['wireguard-go', 'wireguard-go'], ['wg', 'wireguard-tools'],
+    ['iperf3', 'iperf3'], ['ethtool', 'ethtool'], ['ping', 'iputils-ping']]);
   const dir = mkdtempSync(join(tmpdir(), 'culvert-bench-'));
   const runs: Record<string, Result[]> = {};
   const suite: [string, () => Promise<Result>][] = [

@@ -32,13 +32,13 @@ export function ensurePackages(map: [string, string][]): void {
 
 const CLK_TCK = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim()) || 100;
 
-/** utime + stime of `pids` (and their threads), microseconds. */
-export function cpuUs(pids: number[]): number {
+/** utime + stime (or stime alone) of `pids` (and their threads), microseconds (/proc/PID/stat fields 14 and 15). */
+export function cpuUs(pids: number[], sysOnly = false): number {
   let t = 0;
   for (const pid of pids) {
     try {
       const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-      t += ((Number(f[11]) + Number(f[12])) * 1e6) / CLK_TCK;
+      t += (((sysOnly ? 0 : Number(f[11])) + Number(f[12])) * 1e6) / CLK_TCK;
     } catch { /* gone */ }
   }
   return t;
@@ -121,13 +121,17 @@ export async function openvpnTunnel(net: NetnsPair, dir: string, mtu: number): P
 
 /**
  * wireguard-go between net.a (INNER_A) and net.b (INNER_B), MTU `mtu`; resolves once a ping
- * passes. Returns its two processes (end them with kill()). Interface names carry our PID:
+ * passes. Returns its two processes (end them with kill()); its devices are WG_IF_A in net.a
+ * and WG_IF_B in net.b. Interface names carry our PID:
  * wireguard-go's control socket path (/var/run/wireguard/NAME.sock) is not per namespace.
  */
+export const WG_IF_A = `wgA${process.pid % 100000}`;
+export const WG_IF_B = `wgB${process.pid % 100000}`;
+
 export async function wireguardTunnel(net: NetnsPair, dir: string, mtu: number): Promise<ChildProcess[]> {
   const procs: ChildProcess[] = [];
-  const ifA = `wgA${process.pid % 100000}`;
-  const ifB = `wgB${process.pid % 100000}`;
+  const ifA = WG_IF_A;
+  const ifB = WG_IF_B;
   const keys = ['a', 'b'].map((s) => {
     const priv = execFileSync('wg', ['genkey'], { encoding: 'utf8' }).trim();
     const pub = execFileSync('wg', ['pubkey'], { input: priv, encoding: 'utf8' }).trim();
