@@ -14,25 +14,15 @@ import type { CallLinkConfig, CallStatus, L2tpCall } from '../../protocol/l2tp/c
 import type { L2tpDropStats } from '../../protocol/l2tp/endpoint.js';
 import type { L2tpSession } from '../../protocol/l2tp/session.js';
 import type { Secret } from '../../codec/l2tp/hidden.js';
-import type { AuthRequest, AuthVerdict, AuthVerifier } from '../../protocol/ppp/auth/types.js';
-import { LocalVerifier } from '../../protocol/ppp/auth/verifier.js';
-import type { UseEncryption } from '../../protocol/ppp/options/ccp-context.js';
+import type { AuthVerifier } from '../../protocol/ppp/auth/types.js';
 import type { LinkInfo } from '../../protocol/ppp/link.js';
 import { RealClock } from '../real-clock.js';
 import { PppInterface, type PppInterfaceOptions } from '../ppp-interface.js';
-import type { Route } from '../routes.js';
+import { peerSettings, sessionVerifier, type ServerSessionSettings } from '../server-session.js';
 import { l2tpTunnelTransport, type L2tpTransport } from './transport.js';
 
 /** What the server learns about a user at authentication. */
-export interface L2tpSessionSettings {
-  localAddress?: string;
-  remoteAddress?: string;
-  dns?: string[];
-  useEncryption?: UseEncryption;
-  routes?: Route[];
-  /** Give pool addresses back (idempotent). */
-  release(): void;
-}
+export type L2tpSessionSettings = ServerSessionSettings;
 
 export interface L2tpServerAdapterOptions {
   transport: L2tpTransport;
@@ -154,44 +144,30 @@ export class L2tpServerAdapter {
   }
 
   private verifier(session: L2tpSession): AuthVerifier {
-    return {
-      verify: async (req: AuthRequest): Promise<AuthVerdict> => {
-        const o = this.o;
-        const rec = this.bySession.get(session);
-        const callerId = rec?.callerId ?? '';
-        const local = new LocalVerifier((u) => {
-          const p = o.passwordFor(u);
-          return p === undefined ? undefined : { password: p };
-        });
-        const v = await local.verify(req);
-        if (!v.ok) {
-          this.stats.authFailures++;
-          o.log?.(`l2tp server: authentication failed for user ${req.user} from ${callerId}`);
-          return v;
-        }
-        if (!rec || rec.status === 'terminated') return { ok: false, message: 'call gone' };
-        let settings: L2tpSessionSettings;
-        try {
-          settings = o.sessionFor(req.user, callerId);
-        } catch (e) {
-          this.stats.authFailures++;
-          o.log?.(`l2tp server: refusing user ${req.user} from ${callerId}: ${(e as Error).message}`);
-          return { ok: false, message: (e as Error).message };
-        }
-        rec.user = req.user;
-        rec.settings = settings;
-        rec.call.link?.setPeerSettings({
-          localAddress: settings.localAddress,
-          remoteAddress: settings.remoteAddress,
-          dns: settings.dns,
-          useEncryption: settings.useEncryption,
-        });
-        return v;
+    const rec = (): L2tpServerSession | undefined => this.bySession.get(session);
+    return sessionVerifier({
+      service: 'l2tp',
+      callerId: () => rec()?.callerId ?? '',
+      passwordFor: (u) => this.o.passwordFor(u),
+      sessionFor: (u, c) => this.o.sessionFor(u, c),
+      onFailure: () => { this.stats.authFailures++; },
+      alive: () => { const r = rec(); return r !== undefined && r.status !== 'terminated'; },
+      attach: (user, settings) => {
+        const r = rec();
+        if (!r) return false;
+        r.user = user;
+        r.settings = settings;
+        r.call.link?.setPeerSettings(peerSettings(settings));
+        return true;
       },
-    };
+      log: (l) => this.o.log?.(l),
+    });
   }
 
   private async bringUp(rec: L2tpServerSession, info: LinkInfo): Promise<void> {
+    // A renegotiation (the peer's Configure-Request on an opened link, RFC 1661 §4.3) reports
+    // 'up' again: keep the interface this call has (or is creating) instead of a second one.
+    if (rec.iface) return;
     const user = rec.user ?? info.user ?? 'unknown';
     const { name, dynamic } = this.o.interfaceFor(user);
     rec.name = name;
