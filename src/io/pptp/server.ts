@@ -13,25 +13,14 @@
 import * as net from 'node:net';
 import type { Clock } from '../../protocol/clock.js';
 import { PptpServer, PPTP_IP_HEADROOM, type PptpServerCall, type PppConfig, type GreTuning, type CallStatusEvent } from '../../protocol/pptp/index.js';
-import type { AuthRequest, AuthVerdict, AuthVerifier } from '../../protocol/ppp/auth/types.js';
-import { LocalVerifier } from '../../protocol/ppp/auth/verifier.js';
-import type { UseEncryption } from '../../protocol/ppp/options/ccp-context.js';
+import type { AuthVerifier } from '../../protocol/ppp/auth/types.js';
 import { RealClock } from '../real-clock.js';
 import { PppInterface, type PppInterfaceOptions } from '../ppp-interface.js';
-import type { Route } from '../routes.js';
+import { peerSettings, sessionVerifier, type ServerSessionSettings } from '../server-session.js';
 import { greSocket, type SharedGreSocket } from './gre-socket.js';
 import { PPTP_PORT } from './client.js';
 
-/** What the server learns about a user at authentication (RouterOS: secret > profile > pool). */
-export interface ServerSessionSettings {
-  localAddress?: string;
-  remoteAddress?: string;
-  dns?: string[];
-  useEncryption?: UseEncryption;
-  routes?: Route[];
-  /** Give pool addresses back (idempotent). */
-  release(): void;
-}
+export type { ServerSessionSettings };
 
 export interface PptpServerAdapterOptions {
   address?: string;
@@ -240,49 +229,27 @@ export class PptpServerAdapter {
   }
 
   private verifier(callId: number, callerId: string): AuthVerifier {
-    return {
-      verify: async (req: AuthRequest): Promise<AuthVerdict> => {
-        const o = this.o;
-        const user = req.user;
-        const local = new LocalVerifier((u) => {
-          const p = o.passwordFor(u);
-          return p === undefined ? undefined : { password: p };
-        });
-        const v = await local.verify(req);
-        if (!v.ok) {
-          this.stats.authFailures++;
-          o.log?.(`pptp server: authentication failed for user ${user} from ${callerId}`);
-          return v;
-        }
-        let settings: ServerSessionSettings;
-        try {
-          settings = o.sessionFor(user, callerId);
-        } catch (e) {
-          this.stats.authFailures++;
-          o.log?.(`pptp server: refusing user ${user} from ${callerId}: ${(e as Error).message}`);
-          return { ok: false, message: (e as Error).message };
-        }
+    return sessionVerifier({
+      service: 'pptp',
+      callerId: () => callerId,
+      passwordFor: (u) => this.o.passwordFor(u),
+      sessionFor: (u, c) => this.o.sessionFor(u, c),
+      onFailure: () => { this.stats.authFailures++; },
+      attach: (user, settings) => {
         const call = this.server.call(callId);
         let rec = call ? this.sessions.get(callId) : undefined;
         if (call && !rec) {
           rec = { id: callId, call, callerId: call.peer, dynamic: true, status: call.status };
           this.sessions.set(callId, rec);
         }
-        if (!call || !rec) {
-          settings.release();
-          return { ok: false, message: 'call gone' };
-        }
+        if (!call || !rec) return false;
         rec.user = user;
         rec.settings = settings;
-        call.session.link.setPeerSettings({
-          localAddress: settings.localAddress,
-          remoteAddress: settings.remoteAddress,
-          dns: settings.dns,
-          useEncryption: settings.useEncryption,
-        });
-        return v;
+        call.session.link.setPeerSettings(peerSettings(settings));
+        return true;
       },
-    };
+      log: (l) => this.o.log?.(l),
+    });
   }
 
   private ipIn(call: PptpServerCall, buf: Uint8Array, off: number, len: number): void {
