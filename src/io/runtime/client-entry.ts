@@ -112,13 +112,15 @@ export abstract class TunnelClientEntry<C extends ClientConnection> {
     const conn = this.conn;
     if (conn) {
       await new Promise<void>((resolve) => {
-        const t = setTimeout(resolve, 6000);
+        // Wait for the teardown exchange, but never more than 6 s for a peer that is gone.
+        const done = (): void => {
+          clearInterval(check);
+          clearTimeout(t);
+          resolve();
+        };
+        const t = setTimeout(done, 6000);
         const check = setInterval(() => {
-          if (conn.status === 'terminated') {
-            clearInterval(check);
-            clearTimeout(t);
-            resolve();
-          }
+          if (conn.status === 'terminated') done();
         }, 20);
         conn.hangup(reason === 'disabled' ? 'disconnected by administrator' : reason);
       });
