@@ -257,3 +257,21 @@ test('daemons: a static /interface l2tp-server entry names the user\'s interface
     await topo.destroy();
   }
 });
+
+test('daemons: the server switched off and straight back on (while its old tunnel says goodbye) serves the client again', async () => {
+  const { topo, srv, cli } = await pair('re');
+  try {
+    await cli.cmd('/interface l2tp-client add name=l2tp-out1 connect-to=198.18.1.1 user=u1 password=p1-secret disabled=no');
+    await waitOutput(cli, '/interface l2tp-client monitor l2tp-out1 once', /status: "?connected/);
+    await srv.cmd('/interface l2tp-server server set enabled=no');
+    await srv.cmd('/interface l2tp-server server set enabled=yes');
+    assert.match(await srv.cmd('/interface l2tp-server server print'), /enabled: yes/);
+    // The client loses its tunnel, redials with back-off and gets in again.
+    await waitOutput(cli, '/interface l2tp-client monitor l2tp-out1 once', /status: "?(terminated|dialing|verifying)/, 20000);
+    await waitOutput(srv, '/ppp active print', /u1/, 30000);
+    await waitOutput(cli, '/interface l2tp-client monitor l2tp-out1 once', /status: "?connected/, 30000);
+    assert.ok(cli.ping('198.19.10.1', 3) >= 2, 'traffic passes again');
+  } finally {
+    await topo.destroy();
+  }
+});

@@ -178,17 +178,30 @@ export class L2tpRuntime extends TunnelRuntime<L2tpClientEntry, L2tpServerSessio
       if (ipsec === 'required') this.log('error', 'use-ipsec=required: IPsec is not implemented yet, so the L2TP server accepts no connections (refusing cleartext)');
     }
     const want = enabled && ipsec !== 'required';
+    this.wantServer = want;
     if (!want && this.server) {
       const srv = this.server;
       this.server = undefined;
-      void srv.close();
+      this.serverClosing = srv.close().catch((e) => this.log('warn', `server teardown: ${(e as Error).message}`));
     } else if (want && !this.server) {
-      this.startServer();
+      // A server disabled a moment ago may still be saying goodbye on the shared socket
+      // (StopCCN, up to a few seconds): the new one starts when it has gone.
+      if (!this.serverPending) {
+        this.serverPending = true;
+        void this.serverClosing.then(() => {
+          this.serverPending = false;
+          if (this.wantServer && !this.server) this.startServer();
+        });
+      }
     } else if (want && this.server && sig !== this.serverSig) {
       this.server.updatePpp(this.serverPpp());
     }
     this.serverSig = sig;
   }
+
+  private wantServer = false;
+  private serverPending = false;
+  private serverClosing: Promise<void> = Promise.resolve();
 
   private retireClient(e: L2tpClientEntry, reason?: string): void {
     const p = e.stop(reason).then(() => addDropsRecord(this.pastClientDrops, e.pastDrops));
@@ -234,6 +247,8 @@ export class L2tpRuntime extends TunnelRuntime<L2tpClientEntry, L2tpServerSessio
     for (const e of this.clients.values()) jobs.push(e.stop('daemon stopping'));
     this.clients.clear();
     jobs.push(...this.stopping);
+    this.wantServer = false;
+    jobs.push(this.serverClosing);
     if (this.server) jobs.push(this.server.close());
     this.server = undefined;
     await Promise.allSettled(jobs);
