@@ -20,9 +20,9 @@ import { join } from 'node:path';
 import type { ChildProcess } from 'node:child_process';
 import { NetnsPair } from '../test/io/helpers/netns.js';
 import { CulvertDaemon, keyValues } from '../test/interop/pptp-helpers.js';
-import { INNER_A, INNER_B, canPing, cpuUs, ensurePackages, iperfTcp, kill, median, openvpnTunnel, waitFor, wireguardTunnel } from './lib.js';
+import { INNER_A, INNER_B, canPing, cpuUs, ensurePackages, iperfTcp, kill, openvpnTunnel, interleaved, throughputTable, type TunnelResult, waitFor, wireguardTunnel } from './lib.js';
 
-interface Result { name: string; mbps: number; cpuPct: number; encoding?: string }
+type Result = TunnelResult;
 
 const USER = 'bench';
 // Not a real secret: both ends live in throw-away namespaces of this run.
@@ -95,38 +95,12 @@ export async function run(args: string[]): Promise<void> {
     ['openvpn', () => baseline('OpenVPN (cipher none)', (net) => openvpnTunnel(net, dir, mtu), secs)],
     ['wireguard-go', () => baseline('wireguard-go', (net) => wireguardTunnel(net, dir, mtu), secs)],
   ];
-  const runs: Record<string, Result[]> = {};
+  let runs: Record<string, Result[]>;
   try {
-    // Interleaved repeats: drift of a shared machine hits every path alike.
-    for (let r = 0; r < repeat; r++) {
-      for (const [key, fn] of suite) {
-        if (!only.includes(key)) continue;
-        process.stderr.write(`bench l2tp: ${key} (run ${r + 1}/${repeat}) ...\n`);
-        const res = await fn();
-        process.stderr.write(`  ${res.mbps.toFixed(0)} Mbit/s, tunnel CPU ${res.cpuPct.toFixed(0)}%\n`);
-        (runs[key] ??= []).push(res);
-      }
-    }
+    runs = await interleaved('l2tp', suite, only, repeat);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
-  const base = runs.openvpn ? median(runs.openvpn.map((r) => r.mbps)) : NaN;
-  const target: Record<string, number> = { none: 1.8, mppe: 1.0 };
-  const lines = [
-    `L2TP: one-stream iperf3 TCP, inner MTU ${mtu}, two netns over a veth, median (min-max) of ${repeat} interleaved runs of ${secs} s`,
-    `  tunnel CPU% = CPU of both tunnel processes during the TCP run (200% = both cores)`,
-    `${'path'.padEnd(30)}${'TCP Mbit/s (min-max)'.padEnd(24)}${'xOpenVPN'.padEnd(10)}${'target'.padEnd(12)}${'CPU%'.padEnd(7)}Mbit/s per CPU%`,
-  ];
-  for (const [key, rs] of Object.entries(runs)) {
-    const v = rs.map((r) => r.mbps);
-    const m = median(v);
-    const cpu = median(rs.map((r) => r.cpuPct));
-    const ratio = m / base;
-    const tgt = target[key];
-    lines.push(`${rs[0]!.name.padEnd(30)}${`${m.toFixed(0)} (${Math.min(...v).toFixed(0)}-${Math.max(...v).toFixed(0)})`.padEnd(24)}` +
-      `${(Number.isNaN(ratio) ? '-' : ratio.toFixed(2)).padEnd(10)}` +
-      `${(tgt === undefined ? '' : `>=${tgt.toFixed(1)}${Number.isNaN(ratio) ? '' : ratio >= tgt ? ' ok' : ' MISS'}`).padEnd(12)}` +
-      `${cpu.toFixed(0).padEnd(7)}${(m / cpu).toFixed(2)}`);
-  }
+  const lines = throughputTable('L2TP', runs, { none: 1.8, mppe: 1.0 }, { mtu, repeat, secs });
   process.stdout.write(lines.join('\n') + '\n');
 }

@@ -160,3 +160,48 @@ export async function wireguardTunnel(net: NetnsPair, dir: string, mtu: number):
     throw e;
   }
 }
+
+/** One measured tunnel: TCP throughput and the CPU of its own processes (both ends). */
+export interface TunnelResult { name: string; mbps: number; cpuPct: number; encoding?: string }
+
+/**
+ * Runs every selected path `repeat` times, interleaved, so drift of a shared machine hits
+ * every path alike. Returns the results by key.
+ */
+export async function interleaved<R extends TunnelResult>(label: string, suite: [string, () => Promise<R>][], only: string[],
+  repeat: number): Promise<Record<string, R[]>> {
+  const runs: Record<string, R[]> = {};
+  for (let r = 0; r < repeat; r++) {
+    for (const [key, fn] of suite) {
+      if (!only.includes(key)) continue;
+      process.stderr.write(`bench ${label}: ${key} (run ${r + 1}/${repeat}) ...\n`);
+      const res = await fn();
+      process.stderr.write(`  ${res.mbps.toFixed(0)} Mbit/s, tunnel CPU ${res.cpuPct.toFixed(0)}%\n`);
+      (runs[key] ??= []).push(res);
+    }
+  }
+  return runs;
+}
+
+/** The throughput table: median (min-max), ratio to the `openvpn` key, target verdicts, CPU. */
+export function throughputTable(title: string, runs: Record<string, TunnelResult[]>, target: Record<string, number>,
+  o: { mtu: number; repeat: number; secs: number }): string[] {
+  const base = runs.openvpn ? median(runs.openvpn.map((r) => r.mbps)) : NaN;
+  const lines = [
+    `${title}: one-stream iperf3 TCP, inner MTU ${o.mtu}, two netns over a veth, median (min-max) of ${o.repeat} interleaved runs of ${o.secs} s`,
+    `  tunnel CPU% = CPU of both tunnel processes during the TCP run (200% = both cores)`,
+    `${'path'.padEnd(30)}${'TCP Mbit/s (min-max)'.padEnd(24)}${'xOpenVPN'.padEnd(10)}${'target'.padEnd(12)}${'CPU%'.padEnd(7)}Mbit/s per CPU%`,
+  ];
+  for (const [key, rs] of Object.entries(runs)) {
+    const v = rs.map((r) => r.mbps);
+    const m = median(v);
+    const cpu = median(rs.map((r) => r.cpuPct));
+    const ratio = m / base;
+    const tgt = target[key];
+    lines.push(`${rs[0]!.name.padEnd(30)}${`${m.toFixed(0)} (${Math.min(...v).toFixed(0)}-${Math.max(...v).toFixed(0)})`.padEnd(24)}` +
+      `${(Number.isNaN(ratio) ? '-' : ratio.toFixed(2)).padEnd(10)}` +
+      `${(tgt === undefined ? '' : `>=${tgt.toFixed(1)}${Number.isNaN(ratio) ? '' : ratio >= tgt ? ' ok' : ' MISS'}`).padEnd(12)}` +
+      `${cpu.toFixed(0).padEnd(7)}${(m / cpu).toFixed(2)}`);
+  }
+  return lines;
+}
