@@ -68,6 +68,8 @@ interface Entry {
   sent: boolean;
   sentAt: number;
   tries: number;
+  /** Runs once, right after the first transmission (not when queued behind the window). */
+  onSent: (() => void) | undefined;
 }
 
 /** (a - b) modulo 65536. */
@@ -147,6 +149,11 @@ export class ReliableChannel {
     return this.queue.length;
   }
 
+  /** Messages received ahead of a gap, waiting for it to fill. */
+  get queuedEarly(): number {
+    return this.early.size;
+  }
+
   get congestionWindow(): number {
     return this.cwnd;
   }
@@ -163,13 +170,17 @@ export class ReliableChannel {
     return t;
   }
 
-  /** Queue one encoded non-ZLB control message; returns its Ns. */
-  send(buf: Uint8Array): number {
+  /**
+   * Queue one encoded non-ZLB control message; returns its Ns. `onSent` runs once the
+   * message has first gone on the wire, which may be later than now when the send window
+   * is full (and never, if the channel closes first). It may run inside this call.
+   */
+  send(buf: Uint8Array, onSent?: () => void): number {
     const ns = this.nextNs;
     this.nextNs = (ns + 1) & 0xffff;
     buf[NS_OFFSET] = ns >>> 8;
     buf[NS_OFFSET + 1] = ns & 0xff;
-    this.queue.push({ buf, ns, sent: false, sentAt: 0, tries: 0 });
+    this.queue.push({ buf, ns, sent: false, sentAt: 0, tries: 0, onSent });
     this.pump();
     return ns;
   }
@@ -288,6 +299,13 @@ export class ReliableChannel {
       this.sndNxt = (e.ns + 1) & 0xffff;
       this.stats.sent++;
       this.transmit(e);
+      const cb = e.onSent;
+      if (cb !== undefined) {
+        e.onSent = undefined;
+        // May queue more (a nested pump sends in Ns order) or close the channel.
+        cb();
+        if (this.closed) return;
+      }
     }
     this.armRto();
   }

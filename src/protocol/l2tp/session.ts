@@ -20,7 +20,11 @@ import { L2tpCdnResult, L2tpFraming, L2tpGeneralError } from '../../codec/l2tp/r
 export const L2TP_DATA_HEADER_MAX = 12;
 
 export type SessionRole = 'lac' | 'lns';
-export type SessionState = 'wait-tunnel' | 'wait-reply' | 'wait-connect' | 'established' | 'closed';
+/**
+ * LAC: wait-tunnel -> wait-reply (ICRQ sent) -> wait-iccn-sent (ICCN queued behind a full
+ * send window) -> established. LNS: wait-connect (ICRP sent) -> established.
+ */
+export type SessionState = 'wait-tunnel' | 'wait-reply' | 'wait-iccn-sent' | 'wait-connect' | 'established' | 'closed';
 
 export interface SessionStats {
   framesIn: number;
@@ -40,7 +44,8 @@ export interface SessionStats {
 /** What a session needs from its tunnel. */
 export interface SessionHost {
   readonly peerTunnelId: number;
-  sendSessionControl(peerSessionId: number, messageType: number, avps: L2tpAvps): void;
+  /** `onSent` runs once the message has first left (it may wait behind the send window). */
+  sendSessionControl(peerSessionId: number, messageType: number, avps: L2tpAvps, onSent?: () => void): void;
   sendData(buf: Uint8Array, off: number, len: number): void;
   sessionClosed(s: L2tpSession): void;
   touch(): void;
@@ -147,12 +152,22 @@ export class L2tpSession extends EventEmitter<SessionEvents> {
           return this.fail({ resultCode: L2tpCdnResult.GeneralError, errorCode: L2tpGeneralError.BadValue, errorMessage: 'ICRP without Assigned Session ID' });
         }
         this.peerId = m.avps.assignedSessionId;
-        this.host.sendSessionControl(this.peerId, L2tpMessageType.ICCN, {
-          txConnectSpeed: this.connectSpeed,
-          framingType: L2tpFraming.Synchronous,
-          ...(this.sequencingRequired ? { sequencingRequired: true as const } : {}),
-        });
-        this.establish();
+        this.state = 'wait-iccn-sent';
+        // §6: the LAC's side of the call is established when ICCN is *sent*. With many calls
+        // on one tunnel the ICCN may wait behind the send window; PPP started now would
+        // reach an LNS that has no call yet, be dropped, and cost an LCP restart (3 s).
+        this.host.sendSessionControl(
+          this.peerId,
+          L2tpMessageType.ICCN,
+          {
+            txConnectSpeed: this.connectSpeed,
+            framingType: L2tpFraming.Synchronous,
+            ...(this.sequencingRequired ? { sequencingRequired: true as const } : {}),
+          },
+          () => {
+            if (this.state === 'wait-iccn-sent') this.establish();
+          },
+        );
         return;
       case L2tpMessageType.ICCN:
         if (this.role !== 'lns' || this.state !== 'wait-connect') return this.fsmError(t);

@@ -15,7 +15,7 @@ import type { L2tpAvps, L2tpResultCode } from '../../codec/l2tp/attributes.js';
 import { L2tpAttr } from '../../codec/l2tp/attributes.js';
 import { decodeRawAvps } from '../../codec/l2tp/avp.js';
 import { challengeResponse, verifyChallengeResponse } from '../../codec/l2tp/challenge.js';
-import type { L2tpHeader } from '../../codec/l2tp/header.js';
+import { createL2tpHeader, tryDecodeHeaderInto, type L2tpHeader } from '../../codec/l2tp/header.js';
 import type { Secret } from '../../codec/l2tp/hidden.js';
 import { decodeControlMessage, encodeControlMessage, L2tpMessageError, type L2tpControl } from '../../codec/l2tp/message.js';
 import { isTunnelMessage, L2TP_MESSAGE_TYPE_NAMES, L2tpMessageType } from '../../codec/l2tp/message-types.js';
@@ -95,6 +95,8 @@ export interface TunnelCounters {
 const PROTOCOL_VERSION = { version: 1, revision: 0 } as const;
 /** §4.4.2: with result 5, the Error Code carries the highest version supported. */
 const HIGHEST_VERSION = 0x0100;
+/** LNS: data frames kept while a call's ICCN may be waiting in the reorder queue. */
+const MAX_HELD_FRAMES = 8;
 const LENGTH_ERRORS = new Set(['L2TP_ERR_HIDDEN_AVP_LENGTH', 'L2TP_ERR_AVP_TRUNCATED', 'L2TP_ERR_AVP_LENGTH', 'L2TP_ERR_AVP_VALUE_LENGTH']);
 
 /** Throws ConfigError CONFIG_ERR_INVALID_VALUE for settings a tunnel cannot work with. */
@@ -148,6 +150,9 @@ export class L2tpTunnel extends EventEmitter<TunnelEvents> implements SessionHos
   private rxFrom: PeerAddress | undefined;
   private callSerial: number;
   private pendingCalls: L2tpSession[] = [];
+  /** Copies of data messages for calls not yet connected while control messages wait for a gap. */
+  private held: Uint8Array[] = [];
+  private readonly heldHeader = createL2tpHeader();
 
   constructor(o: TunnelOptions) {
     super();
@@ -273,6 +278,7 @@ export class L2tpTunnel extends EventEmitter<TunnelEvents> implements SessionHos
         this.touch();
         break;
       case 'accepted':
+        if (this.held.length > 0) this.replayHeld();
         break;
     }
     this.rxFrom = undefined;
@@ -285,14 +291,22 @@ export class L2tpTunnel extends EventEmitter<TunnelEvents> implements SessionHos
       this.counters.unknownSession++;
       return;
     }
+    if (s.state === 'wait-connect' && this.channel.queuedEarly > 0 && this.held.length < MAX_HELD_FRAMES) {
+      // The LAC sends PPP right after its ICCN; if a lost control message holds that ICCN
+      // in the reorder queue, the frame is early, not wrong: keep it until the queue is
+      // delivered (else the LAC's LCP waits 3 s for a restart). Without such a gap, data
+      // before ICCN is the LAC's fault: the session drops and counts it (notReady).
+      this.held.push(buf.slice(off, off + h.headerLength + h.payloadLength));
+      return;
+    }
     s.receiveData(buf, off, h);
   }
 
   // ---- SessionHost --------------------------------------------------------------------------
 
-  sendSessionControl(peerSessionId: number, messageType: number, avps: L2tpAvps): void {
+  sendSessionControl(peerSessionId: number, messageType: number, avps: L2tpAvps, onSent?: () => void): void {
     if (this.state !== 'established') return;
-    this.sendControl(peerSessionId, messageType, avps);
+    this.sendControl(peerSessionId, messageType, avps, onSent);
   }
 
   sendData(buf: Uint8Array, off: number, len: number): void {
@@ -309,6 +323,25 @@ export class L2tpTunnel extends EventEmitter<TunnelEvents> implements SessionHos
     }
     const i = this.pendingCalls.indexOf(s);
     if (i >= 0) this.pendingCalls.splice(i, 1);
+  }
+
+  /** After in-order delivery: data kept for calls whose ICCN may have just been delivered. */
+  private replayHeld(): void {
+    const frames = this.held;
+    this.held = [];
+    const h = this.heldHeader;
+    for (const f of frames) {
+      if (this.state !== 'established') break;
+      if (tryDecodeHeaderInto(f, 0, f.length, h) < 0) continue;
+      const s = this.sessions.get(h.sessionId);
+      if (s === undefined) {
+        this.counters.unknownSession++;
+        continue;
+      }
+      // Still a gap and still no ICCN: keep waiting (bounded by MAX_HELD_FRAMES).
+      if (s.state === 'wait-connect' && this.channel.queuedEarly > 0) this.held.push(f);
+      else s.receiveData(f, 0, h);
+    }
   }
 
   /** Something arrived from the peer: postpone the Hello. */
@@ -569,7 +602,7 @@ export class L2tpTunnel extends EventEmitter<TunnelEvents> implements SessionHos
 
   // ---- send ---------------------------------------------------------------------------------
 
-  private sendControl(peerSessionId: number, messageType: number, avps: L2tpAvps): void {
+  private sendControl(peerSessionId: number, messageType: number, avps: L2tpAvps, onSent?: () => void): void {
     // Session messages travel hidden when asked to; tunnel messages stay clear so that a
     // secret mismatch is reported as such (result 4) rather than as garbled AVPs.
     const hide = this.o.hideAvps && this.o.secret !== undefined && !isTunnelMessage(messageType) ? { secret: this.o.secret, random: this.rnd(16) } : undefined;
@@ -580,7 +613,7 @@ export class L2tpTunnel extends EventEmitter<TunnelEvents> implements SessionHos
       this.log(`cannot encode ${L2TP_MESSAGE_TYPE_NAMES[messageType]}: ${(e as Error).message}`);
       return;
     }
-    this.channel.send(buf);
+    this.channel.send(buf, onSent);
   }
 
   // ---- timers and teardown ------------------------------------------------------------------
@@ -630,6 +663,8 @@ export class L2tpTunnel extends EventEmitter<TunnelEvents> implements SessionHos
     this.reason ??= reason;
     this.helloTimer?.cancel();
     this.helloTimer = undefined;
+    this.counters.closedSessionDataDrops.notReady += this.held.length;
+    this.held = [];
     this.log(`down: ${this.reason}`);
     for (const s of [...this.sessions.values()]) s.tunnelDown(this.reason);
     this.pendingCalls = [];
