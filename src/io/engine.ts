@@ -20,6 +20,7 @@ import type { Clock, Timer } from '../protocol/clock.js';
 import { RealClock } from './real-clock.js';
 import { IoError } from '../errors.js';
 import { META_WORDS, type Channel, type RawSocket, type TunDevice, type UdpSocket } from './native.js';
+import { MAX_BATCH, TxBatch } from './tx-batch.js';
 import { ipv4ToU32 } from './ipv4.js';
 import { createL2tpPeek, encodeDataHeaderInto, peekInto as peekL2tp, L2TP_DATA_HEADER_LENGTH } from '../codec/l2tp-peek.js';
 import { createGreHeader, encodeHeaderInto as encodeGreHeader, tryDecodeInto as peekGre, type GreHeaderFields } from '../codec/pptp/gre.js';
@@ -32,7 +33,6 @@ const PPP_ALLSTATIONS = 0xff;
 const PPP_UI = 0x03;
 /** FF 03 + 2-octet protocol written in front of every outbound IP packet. */
 const PPP_HDR = 4;
-const MAX_BATCH = 64;
 
 /** Receives the tunnel data packets of one demux key. */
 export interface DataHandler {
@@ -67,25 +67,6 @@ export function l2tpKey(tunnelId: number, sessionId: number): number {
 /** PPTP demux key: peer IPv4 address (host order) and our Call ID (RFC 2637 §4.1 Key field). */
 export function greKey(peerAddr: number, callId: number): number {
   return peerAddr * 0x10000 + callId;
-}
-
-/** A pending TUN (or socket) send built from one rx buffer. */
-class TxBatch {
-  readonly meta = new Uint32Array(MAX_BATCH * META_WORDS);
-  count = 0;
-  buf: Uint8Array | undefined;
-  constructor(readonly ch: Channel) {}
-  add(buf: Uint8Array, off: number, len: number, addr: number, port: number): void {
-    if (this.buf !== buf || this.count === MAX_BATCH) this.flush();
-    this.buf = buf;
-    const m = this.meta;
-    const i = this.count++ * META_WORDS;
-    m[i] = off; m[i + 1] = len; m[i + 2] = addr; m[i + 3] = port;
-  }
-  flush(): void {
-    if (this.count > 0 && this.buf) this.ch.send(this.buf, this.meta, this.count);
-    this.count = 0;
-  }
 }
 
 export interface SessionStats {

@@ -20,6 +20,7 @@
 import { IoError } from '../errors.js';
 import type { LinkInfo, Link } from '../protocol/ppp/link.js';
 import { META_WORDS, TunDevice } from './native.js';
+import { TxBatch } from './tx-batch.js';
 import { addAddress, delAddress, setMtu, setTxQueueLen, setUp } from './netdev.js';
 import { parseRoutes, RouteSet, type Route } from './routes.js';
 
@@ -135,7 +136,6 @@ export function formatDuration(ms: number): string {
   return parts.join('');
 }
 
-const MAX_BATCH = 64;
 
 export class PppInterface {
   /** RouterOS name. */
@@ -164,9 +164,7 @@ export class PppInterface {
   private addr: { local: string; peer: string } | undefined;
   private placeholderOn = false;
   // TUN write batching: received packets are views into the socket's rx buffer.
-  private readonly txMeta = new Uint32Array(MAX_BATCH * META_WORDS);
-  private txCount = 0;
-  private txBuf: Uint8Array | undefined;
+  private tunTx: TxBatch | undefined;
   private inRx = false;
   private rxBuf: Uint8Array | undefined;
   private configuring: Promise<void> = Promise.resolve();
@@ -189,6 +187,7 @@ export class PppInterface {
     if (this.tun) return;
     const make = this.o.openTun ?? ((n: string) => TunDevice.open(n));
     this.tun = make(this.ifname);
+    this.tunTx = undefined;
     this.ifname = this.tun.name;
     this.tun.onBatch = (n) => this.fromTun(n);
     this.tun.onDown = (errno) => this.log(`TUN ${this.ifname} failed (errno ${errno})`);
@@ -258,6 +257,7 @@ export class PppInterface {
     await this.routeSet.undo().catch((e) => this.log(`route cleanup: ${(e as Error).message}`));
     this.tun?.close();
     this.tun = undefined;
+    this.tunTx = undefined;
   }
 
   /** Monitor fields (RouterOS names). */
@@ -293,11 +293,7 @@ export class PppInterface {
     // Only views of the socket's rx buffer may wait for the batch's end: anything else
     // (a reorder-pool slot) can be reused before then.
     if (!this.inRx || buf !== this.rxBuf) { tun.sendOne(buf, off, len); return; }
-    if (this.txCount === MAX_BATCH) this.flushTun();
-    this.txBuf = buf;
-    const m = this.txMeta;
-    const i = this.txCount++ * META_WORDS;
-    m[i] = off; m[i + 1] = len; m[i + 2] = 0; m[i + 3] = 0;
+    (this.tunTx ??= new TxBatch(tun)).add(buf, off, len);
   }
 
   /**
@@ -316,9 +312,8 @@ export class PppInterface {
   }
 
   private flushTun(): void {
-    if (this.txCount > 0 && this.txBuf && this.tun) this.tun.send(this.txBuf, this.txMeta, this.txCount);
-    this.txCount = 0;
-    this.txBuf = undefined;
+    if (this.tun) this.tunTx?.flush();
+    else this.tunTx?.clear();
   }
 
   // ---- TUN -> tunnel ------------------------------------------------------------------------

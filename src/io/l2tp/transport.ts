@@ -24,35 +24,11 @@ import { L2TP_UDP_PORT } from '../../codec/l2tp/header.js';
 import type { L2tpEndpoint } from '../../protocol/l2tp/endpoint.js';
 import type { PeerAddress, SendFn } from '../../protocol/l2tp/tunnel.js';
 import { L2TP_IP_HEADROOM } from '../../protocol/l2tp/call.js';
-import { META_WORDS, UdpSocket, type Channel, type TunDevice } from '../native.js';
+import { META_WORDS, UdpSocket, type TunDevice } from '../native.js';
+import { TxBatch } from '../tx-batch.js';
 import { ipv4ToU32, u32ToIpv4 } from '../ipv4.js';
 import type { TunnelTransport } from '../ppp-interface.js';
 import type { Link } from '../../protocol/ppp/link.js';
-
-const MAX_BATCH = 64;
-
-/** A send batch over one buffer (rx buffer of a socket or TUN): one syscall per flush. */
-class TxBatch {
-  readonly meta = new Uint32Array(MAX_BATCH * META_WORDS);
-  count = 0;
-  buf: Uint8Array | undefined;
-  constructor(readonly ch: Channel) {}
-  add(buf: Uint8Array, off: number, len: number, addr: number, port: number): void {
-    if (this.buf !== buf || this.count === MAX_BATCH) this.flush();
-    this.buf = buf;
-    const m = this.meta;
-    const i = this.count++ * META_WORDS;
-    m[i] = off;
-    m[i + 1] = len;
-    m[i + 2] = addr;
-    m[i + 3] = port;
-  }
-  flush(): void {
-    if (this.count > 0 && this.buf) this.ch.send(this.buf, this.meta, this.count);
-    this.count = 0;
-    this.buf = undefined;
-  }
-}
 
 /** What carries IPv4 for one PPP session: an L2tpCall or an L2tpLac (same shape). */
 export interface IpPort {

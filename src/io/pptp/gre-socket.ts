@@ -11,8 +11,7 @@
  */
 import { IoError } from '../../errors.js';
 import { META_WORDS, RawSocket } from '../native.js';
-
-const TX_BATCH = 64;
+import { TxBatch } from '../tx-batch.js';
 
 export interface GreListener {
   /** buf[off, off+len) starts at the GRE header; `src` is the sender (host-order u32). Valid only during the call. */
@@ -36,11 +35,10 @@ export class SharedGreSocket {
   private catchAll: GreListener | undefined;
   private readonly touched: GreListener[] = [];
   private refs = 0;
-  private readonly txMeta = new Uint32Array(TX_BATCH * META_WORDS);
-  private txCount = 0;
-  private txBuf: Uint8Array | undefined;
+  private readonly tx: TxBatch;
 
   constructor(readonly key: string, readonly sock: RawSocket, private readonly onLast: () => void) {
+    this.tx = new TxBatch(sock);
     sock.onBatch = (n) => this.batch(n);
   }
 
@@ -80,17 +78,11 @@ export class SharedGreSocket {
    * stay untouched until then: only views of the TUN's rx buffer qualify.
    */
   queue(dst: number, buf: Uint8Array, off: number, len: number): void {
-    if ((this.txBuf !== undefined && this.txBuf !== buf) || this.txCount === TX_BATCH) this.flush();
-    this.txBuf = buf;
-    const m = this.txMeta;
-    const i = this.txCount++ * META_WORDS;
-    m[i] = off; m[i + 1] = len; m[i + 2] = dst; m[i + 3] = 0;
+    this.tx.add(buf, off, len, dst, 0);
   }
 
   flush(): void {
-    if (this.txCount > 0 && this.txBuf) this.sock.send(this.txBuf, this.txMeta, this.txCount);
-    this.txCount = 0;
-    this.txBuf = undefined;
+    this.tx.flush();
   }
 
   private release(): void {
