@@ -15,6 +15,9 @@
  *    does not take now (EAGAIN) is copied into a bounded ring and flushed on
  *    UV_WRITABLE; when the ring is full the packet is dropped and counted.
  *
+ * A small rtnetlink client (nlLink, nlAddr) sets MTU, txqueuelen, up/down and IPv4
+ * addresses of a device without spawning `ip`: one request, one ACK.
+ *
  * Every handle is closed by close() or, at the latest, by an async env cleanup
  * hook (napi_add_async_cleanup_hook), so a worker thread can exit with channels
  * still open. The hook is released only from the uv_close callback: Node unloads
@@ -33,6 +36,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 #include <linux/if_tun.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
 
 #include <node_api.h>
 #include <uv.h>
@@ -710,6 +715,234 @@ static napi_value fd_close(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/* ---------- rtnetlink: link settings and IPv4 addresses ----------
+ *
+ * Synchronous on purpose. The kernel runs an rtnetlink request inside the sender's
+ * sendmsg() (netlink_unicast_kernel -> rtnetlink_rcv, under rtnl_lock), so the ACK is
+ * already queued when sendto() returns and recv() does not sleep: the whole round trip
+ * is a few microseconds, cheaper than handing it to the libuv threadpool (whose 4
+ * threads fs and dns share), and it matches TUNSETIFF, which takes the same lock on
+ * this thread. SO_RCVTIMEO bounds the wait should an ACK ever not come. */
+
+static __thread char nl_msg[200];  /* the kernel's extended-ACK text for the last failure */
+static __thread uint32_t nl_seq;
+
+typedef union {
+  struct nlmsghdr h;
+  char b[256];
+} nl_req;
+
+static int nl_attr(nl_req *r, uint16_t type, const void *data, size_t len) {
+  size_t off = NLMSG_ALIGN(r->h.nlmsg_len);
+  if (off + RTA_SPACE(len) > sizeof r->b) return 0;
+  struct rtattr *a = (struct rtattr *)(r->b + off);
+  a->rta_type = type;
+  a->rta_len = (unsigned short)RTA_LENGTH(len);
+  memcpy(RTA_DATA(a), data, len);
+  r->h.nlmsg_len = (uint32_t)(off + RTA_SPACE(len));
+  return 1;
+}
+
+static int nl_open(void) {
+  int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
+  if (fd < 0) return -errno;
+  int one = 1;
+  /* Error ACKs carry the kernel's reason text, and not a copy of our request. */
+  (void)setsockopt(fd, SOL_NETLINK, NETLINK_EXT_ACK, &one, sizeof one);
+  (void)setsockopt(fd, SOL_NETLINK, NETLINK_CAP_ACK, &one, sizeof one);
+  struct timeval tv = {1, 0};
+  (void)setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  return fd;
+}
+
+static void nl_extack(const struct nlmsghdr *h, const struct nlmsgerr *e) {
+  if (!(h->nlmsg_flags & NLM_F_ACK_TLVS)) return;
+  size_t off = sizeof *e;  /* TLVs follow the (capped) copy of our request */
+  if (!(h->nlmsg_flags & NLM_F_CAPPED) && e->msg.nlmsg_len > sizeof(struct nlmsghdr))
+    off += e->msg.nlmsg_len - sizeof(struct nlmsghdr);
+  size_t end = h->nlmsg_len - NLMSG_HDRLEN;
+  while (off + sizeof(struct nlattr) <= end) {
+    const struct nlattr *a = (const struct nlattr *)((const char *)e + off);
+    if (a->nla_len < sizeof *a || off + a->nla_len > end) return;
+    if ((a->nla_type & NLA_TYPE_MASK) == NLMSGERR_ATTR_MSG) {
+      size_t n = a->nla_len - sizeof *a;
+      const char *t = (const char *)a + sizeof *a;
+      if (n >= sizeof nl_msg) n = sizeof nl_msg - 1;
+      memcpy(nl_msg, t, n);
+      nl_msg[n] = 0;
+      return;
+    }
+    off += NLA_ALIGN(a->nla_len);
+  }
+}
+
+/* Sends one request and waits for its ACK: 0 or -errno. */
+static int nl_talk(int fd, nl_req *r) {
+  r->h.nlmsg_flags |= NLM_F_REQUEST | NLM_F_ACK;
+  r->h.nlmsg_seq = ++nl_seq;
+  struct sockaddr_nl kernel;
+  memset(&kernel, 0, sizeof kernel);
+  kernel.nl_family = AF_NETLINK;
+  ssize_t w;
+  do {
+    w = sendto(fd, r->b, r->h.nlmsg_len, 0, (struct sockaddr *)&kernel, sizeof kernel);
+  } while (w < 0 && errno == EINTR);
+  if (w < 0) return -errno;
+  union {
+    struct nlmsghdr h;
+    char b[1024];
+  } resp;
+  for (int tries = 0; tries < 16; tries++) {
+    ssize_t got = recv(fd, resp.b, sizeof resp.b, 0);
+    if (got < 0) {
+      if (errno == EINTR) continue;
+      return (errno == EAGAIN || errno == EWOULDBLOCK) ? -ETIMEDOUT : -errno;
+    }
+    int len = (int)got;
+    for (struct nlmsghdr *h = &resp.h; NLMSG_OK(h, len); h = NLMSG_NEXT(h, len)) {
+      if (h->nlmsg_seq != r->h.nlmsg_seq || h->nlmsg_type != NLMSG_ERROR) continue;
+      if (h->nlmsg_len < NLMSG_LENGTH(sizeof(struct nlmsgerr))) return -EPROTO;
+      const struct nlmsgerr *e = NLMSG_DATA(h);
+      if (e->error < 0) nl_extack(h, e);
+      return e->error > 0 ? -EPROTO : e->error;
+    }
+  }
+  return -EPROTO;
+}
+
+/* The index of device `name` (SIOCGIFINDEX works on any socket, this one included). */
+static int nl_index(int fd, const char *name) {
+  struct ifreq ifr;
+  memset(&ifr, 0, sizeof ifr);
+  memcpy(ifr.ifr_name, name, strnlen(name, IFNAMSIZ - 1));
+  if (ioctl(fd, SIOCGIFINDEX, &ifr) < 0) return -errno;
+  return ifr.ifr_ifindex;
+}
+
+/* Reads (name, ifindex) arguments: a name when ifindex is 0. */
+static int arg_dev(napi_env env, napi_value vname, napi_value vidx, char *name, uint32_t *idx) {
+  size_t nl = 0;
+  if (!arg_u32(env, vidx, idx) || *idx > INT32_MAX ||
+      napi_get_value_string_utf8(env, vname, name, IFNAMSIZ, &nl) != napi_ok || (nl == 0 && *idx == 0) ||
+      memchr(name, ':', nl) || memchr(name, '/', nl))
+    return 0;
+  return 1;
+}
+
+static int nl_resolve(int fd, const char *name, uint32_t idx) {
+  if (idx) return (int)idx;
+  return nl_index(fd, name);
+}
+
+/* nlLink(name, ifindex, mtu, txqlen, up) -> 0 | -errno. mtu/txqlen/up -1 = leave as is;
+ * up 0 = down, 1 = up. One RTM_SETLINK (rtnetlink(7)) carries all the changes. */
+static napi_value nl_link(napi_env env, napi_callback_info info) {
+  size_t argc = 5;
+  napi_value argv[5];
+  NAPI_OK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  char name[IFNAMSIZ] = {0};
+  uint32_t idx;
+  int32_t mtu, qlen, up;
+  if (argc < 5 || !arg_dev(env, argv[0], argv[1], name, &idx) ||
+      napi_get_value_int32(env, argv[2], &mtu) != napi_ok || napi_get_value_int32(env, argv[3], &qlen) != napi_ok ||
+      napi_get_value_int32(env, argv[4], &up) != napi_ok || mtu < -1 || qlen < -1 || up < -1 || up > 1) {
+    napi_throw_type_error(env, "IO_ERR_BAD_ARG", "nlLink(name, ifindex, mtu, txqlen, up)");
+    return NULL;
+  }
+  nl_msg[0] = 0;
+  int fd = nl_open();
+  if (fd < 0) return mk_i32(env, fd);
+  int ix = nl_resolve(fd, name, idx);
+  int rc = ix;
+  if (ix > 0) {
+    nl_req r;
+    memset(&r, 0, sizeof r);
+    r.h.nlmsg_len = NLMSG_LENGTH(sizeof(struct ifinfomsg));
+    r.h.nlmsg_type = RTM_SETLINK;
+    struct ifinfomsg *ifi = NLMSG_DATA(&r.h);
+    ifi->ifi_family = AF_UNSPEC;
+    ifi->ifi_index = ix;
+    if (up >= 0) {
+      ifi->ifi_change = IFF_UP;
+      ifi->ifi_flags = up ? IFF_UP : 0;
+    }
+    uint32_t m = (uint32_t)mtu, q = (uint32_t)qlen;
+    if (mtu >= 0) nl_attr(&r, IFLA_MTU, &m, sizeof m);
+    if (qlen >= 0) nl_attr(&r, IFLA_TXQLEN, &q, sizeof q);
+    rc = nl_talk(fd, &r);
+  }
+  close(fd);
+  return mk_i32(env, rc);
+}
+
+/* nlAddr(add, name, ifindex, local, prefix, hasPeer, peer) -> 0 | -errno. Addresses are
+ * host-order u32. With a peer it is what `ip addr add L/32 peer P/32 dev X` sends:
+ * IFA_LOCAL = L, IFA_ADDRESS = P, prefix 32 (rtnetlink(7): IFA_ADDRESS is the peer on a
+ * point-to-point link); without, IFA_ADDRESS = IFA_LOCAL. */
+static napi_value nl_addr(napi_env env, napi_callback_info info) {
+  size_t argc = 7;
+  napi_value argv[7];
+  NAPI_OK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  char name[IFNAMSIZ] = {0};
+  bool add = false, has_peer = false;
+  uint32_t idx, local, prefix, peer;
+  if (argc < 7 || napi_get_value_bool(env, argv[0], &add) != napi_ok || !arg_dev(env, argv[1], argv[2], name, &idx) ||
+      !arg_u32(env, argv[3], &local) || !arg_u32(env, argv[4], &prefix) || prefix > 32 ||
+      napi_get_value_bool(env, argv[5], &has_peer) != napi_ok || !arg_u32(env, argv[6], &peer) ||
+      (has_peer && prefix != 32)) {
+    napi_throw_type_error(env, "IO_ERR_BAD_ARG", "nlAddr(add, name, ifindex, local, prefix, hasPeer, peer)");
+    return NULL;
+  }
+  nl_msg[0] = 0;
+  int fd = nl_open();
+  if (fd < 0) return mk_i32(env, fd);
+  int ix = nl_resolve(fd, name, idx);
+  int rc = ix;
+  if (ix > 0) {
+    nl_req r;
+    memset(&r, 0, sizeof r);
+    r.h.nlmsg_len = NLMSG_LENGTH(sizeof(struct ifaddrmsg));
+    r.h.nlmsg_type = add ? RTM_NEWADDR : RTM_DELADDR;
+    /* As `ip addr add`: fail with EEXIST rather than touch an address that is there. */
+    if (add) r.h.nlmsg_flags = NLM_F_CREATE | NLM_F_EXCL;
+    struct ifaddrmsg *ifa = NLMSG_DATA(&r.h);
+    ifa->ifa_family = AF_INET;
+    ifa->ifa_prefixlen = (unsigned char)prefix;
+    ifa->ifa_scope = RT_SCOPE_UNIVERSE;
+    ifa->ifa_index = (uint32_t)ix;
+    uint32_t l = htonl(local), a = htonl(has_peer ? peer : local);
+    nl_attr(&r, IFA_LOCAL, &l, sizeof l);
+    nl_attr(&r, IFA_ADDRESS, &a, sizeof a);
+    rc = nl_talk(fd, &r);
+  }
+  close(fd);
+  return mk_i32(env, rc);
+}
+
+/* nlError() -> the kernel's text for the last nlLink/nlAddr failure on this thread, or "". */
+static napi_value nl_error(napi_env env, napi_callback_info info) {
+  napi_value s;
+  NAPI_OK(napi_create_string_utf8(env, nl_msg, NAPI_AUTO_LENGTH, &s));
+  return s;
+}
+
+/* strerror(errno) -> text */
+static napi_value str_error(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  uint32_t e;
+  NAPI_OK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 1 || !arg_u32(env, argv[0], &e)) {
+    napi_throw_type_error(env, "IO_ERR_BAD_ARG", "strerror(errno)");
+    return NULL;
+  }
+  char buf[128];
+  const char *t = strerror_r((int)e, buf, sizeof buf); /* GNU variant */
+  napi_value s;
+  NAPI_OK(napi_create_string_utf8(env, t, NAPI_AUTO_LENGTH, &s));
+  return s;
+}
+
 NAPI_MODULE_INIT() {
   napi_property_descriptor props[] = {
     {"tunOpen", NULL, tun_open, NULL, NULL, NULL, napi_enumerable, NULL},
@@ -720,6 +953,10 @@ NAPI_MODULE_INIT() {
     {"chanStats", NULL, chan_stats, NULL, NULL, NULL, napi_enumerable, NULL},
     {"chanClose", NULL, chan_close, NULL, NULL, NULL, napi_enumerable, NULL},
     {"fdClose", NULL, fd_close, NULL, NULL, NULL, napi_enumerable, NULL},
+    {"nlLink", NULL, nl_link, NULL, NULL, NULL, napi_enumerable, NULL},
+    {"nlAddr", NULL, nl_addr, NULL, NULL, NULL, napi_enumerable, NULL},
+    {"nlError", NULL, nl_error, NULL, NULL, NULL, napi_enumerable, NULL},
+    {"strerror", NULL, str_error, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   if (napi_define_properties(env, exports, sizeof props / sizeof props[0], props) != napi_ok) return NULL;
   napi_value k;

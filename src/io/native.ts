@@ -10,6 +10,8 @@
  * straight from the rx buffer after writing a header into its headroom.
  */
 import { readFileSync } from 'node:fs';
+import { constants as osConstants } from 'node:os';
+import { getSystemErrorName } from 'node:util';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { dirname, resolve } from 'node:path';
@@ -26,6 +28,10 @@ interface Addon {
   chanStats(h: object, out: Float64Array): number;
   chanClose(h: object): void;
   fdClose(fd: number): void;
+  nlLink(name: string, ifindex: number, mtu: number, txqlen: number, up: number): number;
+  nlAddr(add: boolean, name: string, ifindex: number, local: number, prefix: number, hasPeer: boolean, peer: number): number;
+  nlError(): string;
+  strerror(errno: number): string;
   MAX_BATCH: number;
   STATS_COUNT: number;
 }
@@ -276,6 +282,105 @@ export class RawSocket extends Channel {
     const [fd] = wrap(() => n.sockOpen(ChannelKind.Raw, ipv4ToU32(address), protocol, opts.mark ?? 0,
       opts.device ?? '', opts.sendBuffer ?? 0));
     return new RawSocket(fd, address, protocol, opts);
+  }
+}
+
+// ---- link and address settings over rtnetlink (no `ip` process) ----------------------------
+
+/** A device by name or by ifindex. */
+export type LinkRef = string | number;
+
+/** What Linux accepts as a device name (dev_valid_name), narrowed to the characters culvert makes. */
+const LINK_NAME = /^[A-Za-z0-9_.<>-]{1,15}$/;
+
+function checkRef(dev: LinkRef): void {
+  if (typeof dev === 'number') {
+    if (!Number.isInteger(dev) || dev < 1 || dev > 0x7fffffff) throw new IoError('IO_ERR_BAD_ARG', `ifindex ${dev} must be 1..2147483647`);
+  } else if (!LINK_NAME.test(dev) || dev === '.' || dev === '..') {
+    throw new IoError('IO_ERR_BAD_ARG', `interface name "${dev}" must be 1-15 characters of A-Z a-z 0-9 _ . - < >`);
+  }
+}
+
+function linkError(n: Addon, dev: LinkRef, what: string, rc: number): IoError {
+  const errno = -rc;
+  const name = getSystemErrorName(rc);
+  const text = n.strerror(errno);
+  const kernel = n.nlError();
+  const who = typeof dev === 'number' ? `ifindex ${dev}` : dev;
+  let msg = `interface ${who}: ${what}: ${text} (${name})${kernel && kernel !== text ? `: ${kernel}` : ''}`;
+  const cause = Object.assign(new Error(text), { errno, code: name });
+  if (errno === osConstants.errno.EPERM || errno === osConstants.errno.EACCES) {
+    msg += '; needs CAP_NET_ADMIN: run as root or grant it (setcap cap_net_admin+ep)';
+    return new IoError('IO_ERR_NO_CAPABILITY', msg, { cause });
+  }
+  return new IoError('IO_ERR_LINK', msg, { cause });
+}
+
+/** Changes to a device's link; what is left out stays as it is. */
+export interface LinkChange {
+  /** 68..65535 (RFC 791 minimum; the device may allow less). */
+  mtu?: number;
+  /** Packets the kernel queues for the device, 0..1000000. */
+  txQueueLen?: number;
+  up?: boolean;
+}
+
+/**
+ * Sets MTU, txqueuelen and/or up/down in one RTM_SETLINK request (rtnetlink(7)), as
+ * `ip link set` does, without running it. Throws IoError: IO_ERR_LINK (no such device,
+ * refused value; the message names the device and the errno text) or
+ * IO_ERR_NO_CAPABILITY (CAP_NET_ADMIN missing).
+ */
+export function setLink(dev: LinkRef, change: LinkChange): void {
+  checkRef(dev);
+  const { mtu, txQueueLen, up } = change;
+  if (mtu !== undefined && (!Number.isInteger(mtu) || mtu < 68 || mtu > 65535)) throw new IoError('IO_ERR_BAD_ARG', `MTU ${mtu} must be 68..65535`);
+  if (txQueueLen !== undefined && (!Number.isInteger(txQueueLen) || txQueueLen < 0 || txQueueLen > 1_000_000)) {
+    throw new IoError('IO_ERR_BAD_ARG', `txqueuelen ${txQueueLen} must be 0..1000000`);
+  }
+  if (up !== undefined && typeof up !== 'boolean') throw new IoError('IO_ERR_BAD_ARG', 'up must be true or false');
+  const n = loadNative();
+  const rc = n.nlLink(typeof dev === 'string' ? dev : '', typeof dev === 'number' ? dev : 0, mtu ?? -1, txQueueLen ?? -1,
+    up === undefined ? -1 : up ? 1 : 0);
+  if (rc < 0) {
+    const what = [mtu !== undefined && `mtu ${mtu}`, txQueueLen !== undefined && `txqueuelen ${txQueueLen}`,
+      up !== undefined && (up ? 'up' : 'down')].filter(Boolean).join(' ');
+    throw linkError(n, dev, `set ${what || 'link'}`, rc);
+  }
+}
+
+export interface AddressSpec {
+  /** The far end of a point-to-point link: the address is then local/32 peer peer/32. */
+  peer?: string;
+  /** Prefix length 0..32 (default 32); must be 32 (or left out) with a peer. */
+  prefix?: number;
+}
+
+/**
+ * Adds (`add`) or removes (`del`) IPv4 address `local` on a device, as
+ * `ip addr add|del L/P dev X` or, with a peer, `ip addr add L/32 peer P/32 dev X`
+ * (IFA_LOCAL = L, IFA_ADDRESS = P; `ip addr show` prints `inet L peer P/32`). Adding an
+ * address that is there fails (EEXIST), as with `ip`. Throws IoError like setLink.
+ */
+export function changeAddress(op: 'add' | 'del', dev: LinkRef, local: string, spec: AddressSpec = {}): void {
+  if (op !== 'add' && op !== 'del') throw new IoError('IO_ERR_BAD_ARG', `address operation "${String(op)}" must be add or del`);
+  checkRef(dev);
+  const l = wrapAddr(local);
+  const prefix = spec.prefix ?? 32;
+  if (!Number.isInteger(prefix) || prefix < 0 || prefix > 32) throw new IoError('IO_ERR_BAD_ARG', `prefix length ${prefix} must be 0..32`);
+  const hasPeer = spec.peer !== undefined;
+  const p = hasPeer ? wrapAddr(spec.peer!) : 0;
+  if (hasPeer && prefix !== 32) throw new IoError('IO_ERR_BAD_ARG', `a point-to-point address (peer ${spec.peer}) has prefix length 32, not ${prefix}`);
+  const n = loadNative();
+  const rc = n.nlAddr(op === 'add', typeof dev === 'string' ? dev : '', typeof dev === 'number' ? dev : 0, l, prefix, hasPeer, p);
+  if (rc < 0) throw linkError(n, dev, `${op} address ${local}${hasPeer ? ` peer ${spec.peer}` : `/${prefix}`}`, rc);
+}
+
+function wrapAddr(s: string): number {
+  try {
+    return ipv4ToU32(s);
+  } catch (e) {
+    throw new IoError('IO_ERR_BAD_ARG', `"${String(s)}" is not an IPv4 address (a.b.c.d)`, { cause: e });
   }
 }
 
