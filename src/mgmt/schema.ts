@@ -89,6 +89,83 @@ const CLIENT_AUTH = ['pap', 'chap', 'mschap1', 'mschap2'] as const;
 /** Servers print strongest first, as the seeds' server printouts do (mschap2,mschap1). */
 const SERVER_AUTH = ['mschap2', 'mschap1', 'chap', 'pap'] as const;
 
+/**
+ * A time with millisecond resolution (pptp(8) takes fractions of a second): `0.3`, `0.3s`,
+ * `300ms`, `1s500ms`, `2m`; printed the RouterOS way (`300ms`, `1s500ms`, `1m`).
+ */
+function msTime(minMs: number, maxMs: number): ValueType {
+  const fmt = (ms: number): string => {
+    const units: [string, number][] = [['w', 604_800_000], ['d', 86_400_000], ['h', 3_600_000], ['m', 60_000], ['s', 1000], ['ms', 1]];
+    let out = '';
+    for (const [u, n] of units) if (ms >= n) { out += `${Math.floor(ms / n)}${u}`; ms %= n; }
+    return out || '0s';
+  };
+  const accepts = `a time ${fmt(minMs)}..${fmt(maxMs)} like 300ms, 0.3s or 2s`;
+  return {
+    accepts,
+    parse(v, p) {
+      const t = v.trim().toLowerCase();
+      let ms: number | undefined;
+      const frac = /^([0-9]{1,7})(?:\.([0-9]{1,3}))?s?$/.exec(t);
+      if (frac) ms = Number(frac[1]) * 1000 + Number((frac[2] ?? '').padEnd(3, '0'));
+      else {
+        const m = /^(?:([0-9]{1,5})w)?(?:([0-9]{1,5})d)?(?:([0-9]{1,5})h)?(?:([0-9]{1,5})m(?!s))?(?:([0-9]{1,7})s)?(?:([0-9]{1,7})ms)?$/.exec(t);
+        if (m && t !== '') {
+          const [w, d, h, mi, s, x] = m.slice(1).map((n) => (n === undefined ? 0 : Number(n)));
+          ms = ((((w * 7 + d) * 24 + h) * 60 + mi) * 60 + s) * 1000 + x;
+        }
+      }
+      if (ms === undefined || ms < minMs || ms > maxMs) throw T.invalid(p, accepts, v);
+      return fmt(ms);
+    },
+  };
+}
+
+/** Octets that fit a fixed-size PPTP string field (RFC 2637 §2.1: ASCII, NUL-padded). */
+function pptpField(octets: number): ValueType {
+  const accepts = `text of at most ${octets} octets`;
+  return {
+    accepts,
+    quoted: true,
+    parse(v, p) {
+      if (Buffer.byteLength(v, 'utf8') > octets || /[\x00-\x1f\x7f]/.test(v)) throw T.invalid(p, accepts, v);
+      return v;
+    },
+  };
+}
+
+/** Reorder time-out and control-connection echo waits, shared by the PPTP client and server. */
+const PPTP_TUNING: Prop[] = [
+  // pptp(8) --timeout: how long an ahead-of-sequence GRE packet waits for the gap (0.01..10 s; RFC 2637 §4.3).
+  { name: 'reorder-timeout', type: msTime(10, 10_000), default: '300ms', hideIfDefault: true },
+  // pptp(8) --nobuffer when no: ahead-of-sequence packets go to PPP at once, the gap is lost.
+  { name: 'reorder-buffer', type: T.bool, default: 'yes', hideIfDefault: true },
+  // pptp(8) --idle-wait: Echo-Request after this long without a control message (RFC 2637 §3.1.4: 60 s).
+  { name: 'echo-idle-wait', type: msTime(1000, 86_400_000), default: '1m', hideIfDefault: true },
+  // pptp(8) --max-echo-wait: close the control connection when no Echo-Reply came this long (§3.1.4: 60 s).
+  { name: 'echo-max-wait', type: msTime(1000, 86_400_000), default: '1m', hideIfDefault: true },
+];
+
+/** culvert extensions of /interface pptp-client: the pptp(8) options RouterOS has no property for. */
+const PPTP_CLIENT_OPTIONS: Prop[] = [
+  ...PPTP_TUNING,
+  // pptp(8) --nohostroute when no: no host route to the server via the old gateway (ROUTING).
+  { name: 'add-host-route', type: T.bool, default: 'yes', hideIfDefault: true },
+  // pptp(8) --rtmark: SO_MARK on the GRE packets, for policy routing (ip rule fwmark).
+  { name: 'routing-mark', type: T.int(1, 4294967295), hideIfDefault: true },
+  // pptp(8) --localbind: source address of the TCP control connection and of GRE.
+  { name: 'src-address', type: T.ipv4, hideIfDefault: true },
+  // pptp(8) --phone: the Phone Number field of Outgoing-Call-Request (RFC 2637 §2.7, 64 octets).
+  { name: 'phone-number', type: pptpField(64), default: '', hideIfDefault: true },
+];
+
+/** pptp(8) STATISTICS of a call's GRE session, as `monitor` shows them (names follow the man page). */
+export const PPTP_GRE_MONITOR = [
+  'gre-rx-accepted', 'gre-rx-lost', 'gre-rx-under-win', 'gre-rx-over-win', 'gre-rx-buffered', 'gre-rx-errors',
+  'gre-rx-truncated', 'gre-rx-invalid', 'gre-rx-acks', 'gre-tx-sent', 'gre-tx-failed', 'gre-tx-short', 'gre-tx-acks',
+  'gre-tx-oversize', 'gre-rtt',
+] as const;
+
 function clientProps(proto: 'pptp' | 'l2tp'): Prop[] {
   return [
     { name: 'name', type: T.quotedName },
@@ -107,10 +184,13 @@ function clientProps(proto: 'pptp' | 'l2tp'): Prop[] {
     { name: 'default-route-distance', type: T.int(0, 255), default: proto === 'pptp' ? '1' : undefined, hideIfDefault: true },
     // culvert extension: L2TP tunnel authentication (RFC 2661 §5.1.1, xl2tpd's l2tp-secrets).
     ...(proto === 'l2tp' ? [{ name: 'l2tp-secret', type: T.secretText(255), default: '', secret: true, hideIfDefault: true }] : []),
+    ...(proto === 'pptp' ? PPTP_CLIENT_OPTIONS : []),
     disabled('yes'),
     comment,
   ];
 }
+
+const TUNNEL_MONITOR = ['status', 'uptime', 'idle-time', 'encoding', 'mtu', 'mru', 'local-address', 'remote-address'] as const;
 
 function clientMenu(proto: 'pptp' | 'l2tp'): Menu {
   return {
@@ -122,7 +202,7 @@ function clientMenu(proto: 'pptp' | 'l2tp'): Menu {
     keyProp: 'name',
     autoName: `${proto}-out`,
     unique: ['name'],
-    monitor: ['status', 'uptime', 'idle-time', 'encoding', 'mtu', 'mru', 'local-address', 'remote-address'],
+    monitor: [...TUNNEL_MONITOR, ...(proto === 'pptp' ? PPTP_GRE_MONITOR : [])],
     commands: [...LIST_CMDS, 'monitor'],
   };
 }
@@ -144,6 +224,8 @@ function serverSettings(proto: 'pptp' | 'l2tp'): Menu {
     // culvert extension: L2TP tunnel authentication (RFC 2661 §5.1.1); applied when the server starts.
     props.push({ name: 'l2tp-secret', type: T.secretText(255), default: '', secret: true, hideIfDefault: true });
   }
+  // culvert extensions: the pptp(8) tuning options, applied to calls that start after a change.
+  if (proto === 'pptp') props.push(...PPTP_TUNING);
   return { path: `/interface ${proto}-server server`, kind: 'single', props, flags: [], printStyle: 'detail', commands: ['set', 'export'] };
 }
 
@@ -174,7 +256,7 @@ function serverIfMenu(proto: 'pptp' | 'l2tp'): Menu {
     keyProp: 'name',
     autoName: `${proto}-in`,
     unique: ['name'],
-    monitor: ['status', 'uptime', 'idle-time', 'encoding', 'mtu', 'mru', 'local-address', 'remote-address'],
+    monitor: [...TUNNEL_MONITOR, ...(proto === 'pptp' ? PPTP_GRE_MONITOR : [])],
     commands: [...LIST_CMDS, 'monitor'],
   };
 }

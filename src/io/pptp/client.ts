@@ -25,7 +25,13 @@ export interface PptpClientConnectionOptions {
   /** SO_MARK for the GRE socket (pptp(8) --rtmark). */
   mark?: number;
   ppp: PppConfig;
+  /** pptp(8) --timeout / --nobuffer (and the window). */
   gre?: GreTuning;
+  /** pptp(8) --idle-wait / --max-echo-wait in ms (RFC 2637 §3.1.4: 60 s each). */
+  idleWaitMs?: number;
+  maxEchoWaitMs?: number;
+  /** pptp(8) --phone: Outgoing-Call-Request's Phone Number (at most 64 octets). */
+  phoneNumber?: string;
   iface: PppInterface;
   clock?: Clock;
   /** TCP connect time-out (default 10 s). */
@@ -58,6 +64,9 @@ export class PptpClientConnection {
     const iface = o.iface;
     this.call = new PptpClientCall({
       ...(o.gre ?? {}),
+      idleWaitMs: o.idleWaitMs,
+      maxEchoWaitMs: o.maxEchoWaitMs,
+      phoneNumber: o.phoneNumber,
       clock: this.clock,
       ppp: o.ppp,
       peerAddress: o.connectTo,

@@ -28,6 +28,8 @@ export interface PptpServerAdapterOptions {
   /** PPP settings for every call (authentication, max-mtu, max-mru, keepalive-timeout, use-encryption of default-profile). */
   ppp: Omit<PppConfig, 'verifier'>;
   gre?: GreTuning;
+  /** pptp(8) --idle-wait / --max-echo-wait of each control connection, ms (RFC 2637 §3.1.4: 60 s each). */
+  echo?: PptpEchoTuning;
   /** The password of an enabled secret for this user (service any|pptp), or undefined. Never logged. */
   passwordFor(user: string): string | undefined;
   /** Resolve the session after the password checked out; throw to refuse (only-one, empty pool...). */
@@ -40,6 +42,11 @@ export interface PptpServerAdapterOptions {
   log?: (line: string) => void;
   /** Something changed (a session came or went): the runtime refreshes what depends on it. */
   onChange?: () => void;
+}
+
+export interface PptpEchoTuning {
+  idleWaitMs?: number;
+  maxEchoWaitMs?: number;
 }
 
 /** One call as the runtime sees it. */
@@ -91,6 +98,7 @@ export class PptpServerAdapter {
     this.clock = o.clock ?? new RealClock();
     this.server = new PptpServer({
       ...(o.gre ?? {}),
+      ...(o.echo ?? {}),
       clock: this.clock,
       hostName: 'culvert',
       vendorName: 'culvert',
@@ -147,6 +155,12 @@ export class PptpServerAdapter {
   /** New settings (max-mtu, authentication, ...) for calls that start from now on. */
   updatePpp(ppp: Omit<PppConfig, 'verifier'>): void {
     this.o = { ...this.o, ppp };
+  }
+
+  /** New reorder/echo settings (pptp(8) --timeout, --nobuffer, --idle-wait, --max-echo-wait) for connections and calls from now on. */
+  updateTuning(gre: GreTuning, echo: PptpEchoTuning): void {
+    this.o = { ...this.o, gre: { ...(this.o.gre ?? {}), ...gre }, echo };
+    this.server.setTuning({ reorderTimeoutMs: gre.reorderTimeoutMs, nobuffer: gre.nobuffer, idleWaitMs: echo.idleWaitMs, maxEchoWaitMs: echo.maxEchoWaitMs });
   }
 
   /** Control-channel drops: unknown message types (skipped), unexpected ones, streams closed as broken. */

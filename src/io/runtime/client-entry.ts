@@ -8,7 +8,7 @@
  */
 import type { Daemon } from '../../mgmt/daemon.js';
 import type { ConfigView } from '../../mgmt/runtime.js';
-import { PppInterface } from '../ppp-interface.js';
+import { PppInterface, type PppRouteOptions } from '../ppp-interface.js';
 import { Backoff, intOrUndefined, monitorFields, placeholderFor, yes } from './common.js';
 
 export type RuntimeLog = (level: 'debug' | 'info' | 'warn' | 'error', msg: string) => void;
@@ -68,6 +68,7 @@ export abstract class TunnelClientEntry<C extends ClientConnection> {
       addDefaultRoute: yes(v['add-default-route']),
       defaultRouteDistance: intOrUndefined(v['default-route-distance']) ?? 1,
       serverAddress: v['connect-to'],
+      ...this.routeOptions(),
       placeholder: this.dialOnDemand ? placeholderFor(this.index) : undefined,
       onDemand: () => {
         if (!this.conn && !this.stopping) {
@@ -87,6 +88,11 @@ export abstract class TunnelClientEntry<C extends ClientConnection> {
       this.status = 'waiting';
       void this.rt.daemon.reapplyHost();
     } else this.dial();
+  }
+
+  /** Route options only one kind of tunnel has (PPTP: add-host-route=no is pptp(8) --nohostroute). */
+  protected routeOptions(): Partial<PppRouteOptions> {
+    return {};
   }
 
   /** After an attempt ended: redial after the back-off, or (dial-on-demand) on the next outbound packet. */

@@ -9,33 +9,107 @@
  * from it dials. disable/remove hangs up (full RFC 2637 teardown) and deletes the TUN.
  *
  * Server (`/interface pptp-server server set enabled=yes`): listens on TCP 1723 (address
- * from CULVERT_PPTP_LISTEN, default any; clients: CULVERT_PPTP_CLIENT_ADDRESS binds TCP and
- * GRE, CULVERT_PPTP_RTMARK sets SO_MARK on GRE); each authenticated user gets `<pptp-USER>` (flag D)
+ * from CULVERT_PPTP_LISTEN, default any); each authenticated user gets `<pptp-USER>` (flag D)
  * or the static `/interface pptp-server` entry whose user= matches; `/ppp active` lists
  * the calls, `/ppp active remove` hangs one up. Settings changes apply to new calls.
+ *
+ * pptp(8) options (culvert extensions of the menus, see schema.ts): reorder-timeout,
+ * reorder-buffer, echo-idle-wait, echo-max-wait on both sides; the client also has
+ * add-host-route, routing-mark, src-address and phone-number. Without routing-mark /
+ * src-address the environment's CULVERT_PPTP_RTMARK (SO_MARK on GRE) and
+ * CULVERT_PPTP_CLIENT_ADDRESS (binds TCP and GRE) still apply. `monitor` adds the pptp(8)
+ * STATISTICS of the call's GRE session (gre-rx-accepted ... gre-rtt), and SIGUSR1 logs
+ * them for every call, one line each, as pptp(8) does.
  */
 import type { Daemon } from '../../mgmt/daemon.js';
-import type { ConfigView, DynamicItem, Runtime } from '../../mgmt/runtime.js';
+import type { ConfigView, DynamicItem, ItemView, Runtime } from '../../mgmt/runtime.js';
 import type { MetricsSink } from '../../mgmt/metrics.js';
 import type { PppConfig } from '../../protocol/pptp/index.js';
 import { PppInterface } from '../ppp-interface.js';
 import { PptpClientConnection } from '../pptp/client.js';
 import { PptpServerAdapter, type ServerSession } from '../pptp/server.js';
 import type { GreStats } from '../../protocol/pptp/gre-session.js';
+import type { GreTuning } from '../../protocol/pptp/call.js';
 import type { LinkStats } from '../../protocol/ppp/link.js';
 import { TunnelClientEntry, type RuntimeLog } from './client-entry.js';
 import { ACTIVE_MENU, TunnelRuntime } from './tunnel-runtime.js';
+import { intOrUndefined } from './common.js';
 import {
-  activeRows, clientPpp, clientSignature, closedCallMetrics, resolveServerSession, serverInterfaceFor,
+  activeRows, clientPpp, clientSignature, closedCallMetrics, findServerSession, resolveServerSession, serverInterfaceFor,
   serverInterfaceRows, serverPpp, tunnelMetrics, type TunnelLabels,
 } from './server-common.js';
+import type { PppRouteOptions } from '../ppp-interface.js';
 
 const CLIENT_MENU = '/interface pptp-client';
 const SERVER_MENU = '/interface pptp-server';
 const SERVER_SETTINGS = '/interface pptp-server server';
 
+const MS_UNITS: Readonly<Record<string, number>> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };
+
+/** Canonical schema time (`300ms`, `1s500ms`, `1m`; plain number = seconds) -> ms. */
+export function msOf(v: string | undefined, dflt: number): number {
+  if (v === undefined || v === '') return dflt;
+  if (/^\d+$/.test(v)) return Number(v) * 1000;
+  let total = 0;
+  let any = false;
+  for (const m of v.matchAll(/(\d+)(ms|w|d|h|m|s)/g)) {
+    any = true;
+    total += Number(m[1]) * MS_UNITS[m[2]];
+  }
+  return any ? total : dflt;
+}
+
+/** pptp(8) --timeout, --nobuffer, --idle-wait, --max-echo-wait from a client entry or the server settings. */
+export function pptpTuning(v: Readonly<Record<string, string>>): { gre: GreTuning; echo: { idleWaitMs: number; maxEchoWaitMs: number } } {
+  return {
+    gre: { reorderTimeoutMs: msOf(v['reorder-timeout'], 300), nobuffer: v['reorder-buffer'] === 'no' },
+    echo: { idleWaitMs: msOf(v['echo-idle-wait'], 60_000), maxEchoWaitMs: msOf(v['echo-max-wait'], 60_000) },
+  };
+}
+
+/** pptp(8) STATISTICS as `monitor` shows them (names: schema.ts PPTP_GRE_MONITOR). */
+export function greMonitor(g: GreStats): Record<string, string> {
+  return {
+    'gre-rx-accepted': String(g.rx.accepted),
+    'gre-rx-lost': String(g.rx.lost),
+    'gre-rx-under-win': String(g.rx.underWin),
+    'gre-rx-over-win': String(g.rx.overWin),
+    'gre-rx-buffered': String(g.rx.buffered),
+    'gre-rx-errors': String(g.rx.errors),
+    'gre-rx-truncated': String(g.rx.truncated),
+    'gre-rx-invalid': String(g.rx.invalid),
+    'gre-rx-acks': String(g.rx.acks),
+    'gre-tx-sent': String(g.tx.sent),
+    'gre-tx-failed': String(g.tx.failed),
+    'gre-tx-short': String(g.tx.short),
+    'gre-tx-acks': String(g.tx.acks),
+    'gre-tx-oversize': String(g.tx.oversize),
+    'gre-rtt': `${Math.round(g.rttMs)}ms`,
+  };
+}
+
+/** One SIGUSR1 log line's counters: `gre-rx-accepted=12 ... gre-rtt=3ms`. */
+function greLine(g: GreStats): string {
+  return Object.entries(greMonitor(g)).map(([k, v]) => `${k}=${v}`).join(' ');
+}
+
 class PptpClientEntry extends TunnelClientEntry<PptpClientConnection> {
   get running(): boolean { return (this.conn?.connected ?? false) && this.status === 'connected'; }
+
+  protected override routeOptions(): Partial<PppRouteOptions> {
+    return { nohostroute: this.values['add-host-route'] === 'no' };
+  }
+
+  /** The GRE counters of the current call, while it has a GRE session. */
+  get gre(): GreStats | undefined {
+    return this.conn?.stats.gre;
+  }
+
+  override monitor(): Record<string, string> {
+    const m = super.monitor();
+    const g = this.gre;
+    return g ? { ...m, ...greMonitor(g) } : m;
+  }
 
   private pppConfig(): PppConfig {
     return clientPpp(this.values, this.rt.view?.list('/ppp profile') ?? []);
@@ -46,13 +120,18 @@ class PptpClientEntry extends TunnelClientEntry<PptpClientConnection> {
     const v = this.values;
     this.status = 'dialing';
     this.reason = undefined;
+    const t = pptpTuning(v);
     const conn = new PptpClientConnection({
       connectTo: v['connect-to'],
       ppp: this.pppConfig(),
       iface: this.iface,
-      // Deployment knobs without a RouterOS property: source address, SO_MARK on GRE (pptp(8) --rtmark).
-      localAddress: process.env.CULVERT_PPTP_CLIENT_ADDRESS || undefined,
-      mark: Number(process.env.CULVERT_PPTP_RTMARK) || undefined,
+      gre: t.gre,
+      idleWaitMs: t.echo.idleWaitMs,
+      maxEchoWaitMs: t.echo.maxEchoWaitMs,
+      phoneNumber: v['phone-number'] || undefined,
+      // pptp(8) --localbind and --rtmark; the environment knobs are the fallback.
+      localAddress: v['src-address'] || process.env.CULVERT_PPTP_CLIENT_ADDRESS || undefined,
+      mark: intOrUndefined(v['routing-mark']) ?? (Number(process.env.CULVERT_PPTP_RTMARK) || undefined),
       log: (l) => this.rt.log('debug', `${this.name}: ${l}`),
       onStatus: (e) => {
         if (e.status === 'connected') {
@@ -96,9 +175,29 @@ export class PptpRuntime extends TunnelRuntime<PptpClientEntry, ServerSession> {
   /** Auth failures of server instances that were disabled, so the counter does not go backwards. */
   private authFailures = 0;
 
+  /** pptp(8) STATISTICS: SIGUSR1 dumps every call's GRE counters to the log. */
+  private readonly onUsr1 = (): void => this.logStatistics();
+
   constructor(readonly daemon: Daemon) {
     super({ client: CLIENT_MENU, server: SERVER_MENU });
     daemon.metrics.define({ name: 'culvert_pptp_gre_total', type: 'counter', help: 'PPTP GRE counters of pptp(8) STATISTICS, by counter.' });
+    process.on('SIGUSR1', this.onUsr1);
+  }
+
+  /** One log line per call with a GRE session: which call (no secrets) and its pptp(8) counters. */
+  logStatistics(): void {
+    let n = 0;
+    for (const e of this.clients.values()) {
+      const g = e.gre;
+      if (!g) continue;
+      n++;
+      this.log('info', `statistics ${e.name} (client, server ${e.values['connect-to']}): ${greLine(g)}`);
+    }
+    for (const s of this.server?.sessions.values() ?? []) {
+      n++;
+      this.log('info', `statistics ${s.name ?? `call ${s.id}`} (server, user ${s.user ?? '-'} from ${s.callerId}): ${greLine(s.call.session.gre.stats)}`);
+    }
+    if (n === 0) this.log('info', 'statistics: no PPTP calls');
   }
 
   log: RuntimeLog = (level, msg) => this.daemon.log(level, `pptp: ${msg}`);
@@ -143,6 +242,8 @@ export class PptpRuntime extends TunnelRuntime<PptpClientEntry, ServerSession> {
       this.startServer();
     } else if (enabled && this.server && sig !== this.serverSig) {
       this.server.updatePpp(this.serverPpp());
+      const t = pptpTuning(s);
+      this.server.updateTuning(t.gre, t.echo);
     }
     this.serverSig = sig;
   }
@@ -162,9 +263,12 @@ export class PptpRuntime extends TunnelRuntime<PptpClientEntry, ServerSession> {
 
   private startServer(): void {
     const resolver = this.daemon.resolver;
+    const t = pptpTuning(this.view?.single(SERVER_SETTINGS) ?? {});
     const adapter: PptpServerAdapter = new PptpServerAdapter({
       address: process.env.CULVERT_PPTP_LISTEN || undefined,
       ppp: this.serverPpp(),
+      gre: t.gre,
+      echo: t.echo,
       passwordFor: (user) => resolver.findSecret(user, 'pptp')?.values.password,
       sessionFor: (user, callerId) => resolveServerSession(resolver, 'pptp', user, callerId),
       interfaceFor: (user) => {
@@ -182,6 +286,7 @@ export class PptpRuntime extends TunnelRuntime<PptpClientEntry, ServerSession> {
   }
 
   async stop(): Promise<void> {
+    process.off('SIGUSR1', this.onUsr1);
     const jobs: Promise<void>[] = [];
     for (const e of this.clients.values()) jobs.push(e.stop('daemon stopping'));
     this.clients.clear();
@@ -219,6 +324,13 @@ export class PptpRuntime extends TunnelRuntime<PptpClientEntry, ServerSession> {
     }
     if (menu === ACTIVE_MENU) return activeRows('pptp', this.connectedSessions());
     return undefined;
+  }
+
+  override monitor(menu: string, item: ItemView | DynamicItem): Readonly<Record<string, string>> | undefined {
+    const m = super.monitor(menu, item);
+    if (!m || menu !== SERVER_MENU) return m;
+    const s = findServerSession('pptp', this.connectedSessions(), item);
+    return s ? { ...m, ...greMonitor(s.call.session.gre.stats) } : m;
   }
 
   protected disconnectCall(id: number): boolean {

@@ -126,10 +126,15 @@ export function serverInterfaceStatus(sessions: readonly SessionRow[], item: Ite
   return { running: true, values: { 'client-address': s.callerId, ...liveValues(s.iface) } };
 }
 
+/** The call behind a `/interface *-server` row, dynamic (by key) or static (by name). */
+export function findServerSession<S extends SessionRow>(service: Service, sessions: readonly S[], item: ItemView | DynamicItem): S | undefined {
+  const key = (item as DynamicItem).key;
+  return sessions.find((x) => (key !== undefined && sessionKey(service, x.id) === key) || (!x.dynamic && x.name === item.values.name));
+}
+
 /** monitor of a `/interface *-server` row, dynamic (by key) or static (by name). */
 export function serverInterfaceMonitor(service: Service, sessions: readonly SessionRow[], item: ItemView | DynamicItem): Record<string, string> | undefined {
-  const key = (item as DynamicItem).key;
-  const s = sessions.find((x) => (key !== undefined && sessionKey(service, x.id) === key) || (!x.dynamic && x.name === item.values.name));
+  const s = findServerSession(service, sessions, item);
   return s ? monitorFields(s.iface, s.status, s.reason) : undefined;
 }
 

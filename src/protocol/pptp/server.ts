@@ -175,7 +175,7 @@ export class PptpServerConnection {
 export class PptpServer {
   readonly stats: PptpServerStats = { connections: 0, callsAccepted: 0, callsRefused: 0, greNoCall: 0, greWrongPeer: 0, greInvalid: 0 };
   readonly callIds: CallIdAllocator;
-  private readonly o: PptpServerOptions;
+  private o: PptpServerOptions;
   private readonly byCallId = new Map<number, PptpServerCall>();
   private readonly connections = new Set<PptpServerConnection>();
   /** PPP configs decided in judgeCall, picked up in callUp. */
@@ -184,6 +184,14 @@ export class PptpServer {
   constructor(o: PptpServerOptions) {
     this.o = o;
     this.callIds = o.callIds ?? new CallIdAllocator();
+  }
+
+  /**
+   * New pptp(8) tuning (reorder time-out, nobuffer, echo waits): connections accepted and
+   * calls set up from now on use it; running ones keep theirs.
+   */
+  setTuning(t: Pick<PptpServerOptions, 'reorderTimeoutMs' | 'nobuffer' | 'idleWaitMs' | 'maxEchoWaitMs'>): void {
+    this.o = { ...this.o, ...t };
   }
 
   /** A TCP connection arrived on port 1723. */
