@@ -10,7 +10,8 @@
  * Client (one per enabled entry): the TUN `l2tp-out1` exists while the entry is enabled;
  * each attempt is its own tunnel with one call; when it ends the runtime redials after
  * 1, 2, 4 ... 60 s (reset once a connection came up). keepalive-timeout drives both the
- * tunnel Hello (RFC 2661 §5.5) and the PPP LCP echo. dial-on-demand: placeholder address
+ * tunnel Hello (RFC 2661 §5.5) and the PPP LCP echo (CULVERT_L2TP_HELLO=N in the daemon's
+ * environment sets the Hello interval apart, for client and server). dial-on-demand: placeholder address
  * from 10.112.112.0/24 and the first outbound packet dials.
  *
  * Server (`/interface l2tp-server server set enabled=yes`): each authenticated user gets
@@ -71,7 +72,7 @@ class L2tpClientEntry extends TunnelClientEntry<L2tpClientConnection> {
       connectTo: v['connect-to'],
       ...(v['l2tp-secret'] ? { secret: v['l2tp-secret'] } : {}),
       ppp: this.ppp(),
-      keepaliveTimeout: seconds(v['keepalive-timeout'], 60),
+      keepaliveTimeout: helloInterval(v['keepalive-timeout'], 60),
       iface,
       log: (l) => this.rt.log('debug', `${this.name}: ${l}`),
       onStatus: (s, info, reason) => {
@@ -103,6 +104,17 @@ class L2tpClientEntry extends TunnelClientEntry<L2tpClientConnection> {
     // Let the StopCCN reach the server before the socket may close.
     await new Promise((r) => setTimeout(r, 100));
   }
+}
+
+/**
+ * The tunnel Hello interval (RFC 2661 §5.5), seconds: keepalive-timeout, unless the daemon's
+ * environment sets CULVERT_L2TP_HELLO (RouterOS has no separate property; keepalive-timeout
+ * then drives only the PPP echo). Lets a test see a silent peer found by Hello alone.
+ */
+function helloInterval(keepalive: string | undefined, dflt: number): number {
+  const env = process.env.CULVERT_L2TP_HELLO;
+  if (env !== undefined && /^\d+$/.test(env)) return Number(env);
+  return seconds(keepalive, dflt);
 }
 
 function addDrops(into: Record<string, number>, s: L2tpDropStats): void {
@@ -223,7 +235,7 @@ export class L2tpRuntime extends TunnelRuntime<L2tpClientEntry, L2tpServerSessio
         transport,
         ...(s['l2tp-secret'] ? { secret: s['l2tp-secret'] } : {}),
         ppp: this.serverPpp(),
-        keepaliveTimeout: seconds(s['keepalive-timeout'], 30),
+        keepaliveTimeout: helloInterval(s['keepalive-timeout'], 30),
         passwordFor: (user) => resolver.findSecret(user, 'l2tp')?.values.password,
         sessionFor: (user, callerId) => resolveServerSession(resolver, 'l2tp', user, callerId),
         interfaceFor: (user) => {

@@ -46,8 +46,8 @@ export interface ReliableOptions {
   transmit(buf: Uint8Array): void;
   /** One in-order, first-time, non-ZLB message for the upper layer (decode it synchronously). */
   deliver(buf: Uint8Array, header: L2tpHeader): void;
-  /** The retry limit was reached: the tunnel must be cleared (§5.8). */
-  onFail(): void;
+  /** The retry limit was reached: the tunnel must be cleared (§5.8). `unacked` is the message that went unanswered. */
+  onFail(unacked: Uint8Array): void;
   /** Every acknowledgement that freed messages from the queue. */
   onAcked?(): void;
   /** Retransmissions before giving up; default 5 (§5.8 recommendation). */
@@ -339,7 +339,7 @@ export class ReliableChannel {
     if (!front || !front.sent) return;
     if (front.tries >= this.retries) {
       this.close();
-      this.o.onFail();
+      this.o.onFail(front.buf);
       return;
     }
     front.tries++;

@@ -177,7 +177,7 @@ export class L2tpTunnel extends EventEmitter<TunnelEvents> implements SessionHos
       receiveWindow: o.receiveWindow,
       transmit: (buf) => this.o.send(buf, 0, buf.length, this.peer),
       deliver: (buf, h) => this.deliver(buf, h),
-      onFail: () => this.transportFailed(),
+      onFail: (unacked) => this.transportFailed(unacked),
       onAcked: () => this.acked(),
     });
   }
@@ -649,8 +649,12 @@ export class L2tpTunnel extends EventEmitter<TunnelEvents> implements SessionHos
 
   private reasonIsOurs = false;
 
-  private transportFailed(): void {
-    const why = `peer not responding (no acknowledgement after ${this.channel.retries} retransmissions)`;
+  private transportFailed(unacked: Uint8Array): void {
+    // Name what went unanswered (a Hello means a peer that went silent, §5.5). Our own
+    // messages carry Message Type first, right after the 12-octet header (§3.1, §4.4.1).
+    const t = unacked.length >= 20 ? (unacked[18] << 8) | unacked[19] : -1;
+    const what = L2TP_MESSAGE_TYPE_NAMES[t] ?? 'control message';
+    const why = `peer not responding (${what} not acknowledged after ${this.channel.retries} retransmissions)`;
     this.log(why);
     this.goDown(why, undefined);
     this.finishClose();
