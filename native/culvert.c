@@ -36,6 +36,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 #include <linux/if_tun.h>
+#include <linux/udp.h>
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
 
@@ -48,7 +49,7 @@ enum { KIND_TUN = 0, KIND_UDP = 1, KIND_RAW = 2 };
 
 enum {
   ST_RX_PKTS, ST_RX_BYTES, ST_RX_TRUNC, ST_RX_ERR, ST_TX_PKTS, ST_TX_BYTES,
-  ST_TX_DROP, ST_TX_ERR, ST_TX_QUEUED, ST_QLEN, ST_WAKEUPS, ST_COUNT
+  ST_TX_DROP, ST_TX_ERR, ST_TX_QUEUED, ST_QLEN, ST_WAKEUPS, ST_TX_GSO, ST_COUNT
 };
 
 typedef struct chan {
@@ -74,6 +75,10 @@ typedef struct chan {
   struct mmsghdr mm[MAX_BATCH];
   struct iovec iov[MAX_BATCH];
   struct sockaddr_in sa[MAX_BATCH];
+  /* UDP: one UDP_SEGMENT control message per sendmmsg entry; gso is 0 until the kernel
+   * refuses segmentation offload once (then -1: every datagram goes alone). */
+  int gso;
+  union { char buf[CMSG_SPACE(sizeof(uint16_t))]; struct cmsghdr align; } ctl[MAX_BATCH];
 } chan;
 
 /* ---------- helpers ---------- */
@@ -295,35 +300,80 @@ static uint32_t push_out(chan *c, uint8_t *const *data, const uint32_t *len, con
     }
     return i;
   }
+  uint32_t plain_until = 0;
   while (i < n) {
     uint32_t m = n - i > MAX_BATCH ? MAX_BATCH : n - i;
-    for (uint32_t k = 0; k < m; k++) {
-      struct sockaddr_in *sa = &c->sa[k];
+    /* UDP generic segmentation offload (UDP_SEGMENT, Linux 4.18): a run of datagrams to
+     * the same peer with the same length (the last may be shorter) leaves as ONE
+     * sendmmsg entry whose iovecs the kernel cuts back into datagrams, after a single
+     * route lookup and one trip down the stack instead of one per datagram. A TUN batch
+     * of one TCP flow, or of a flood of small packets, is exactly such a run. */
+    uint32_t nmsg = 0;
+    uint32_t grp[MAX_BATCH];
+    int may_gso = c->kind == KIND_UDP && c->gso >= 0 && i >= plain_until;
+    for (uint32_t k = 0; k < m;) {
+      uint32_t g = 1, seg = len[i + k], total = seg;
+      if (may_gso) {
+        while (k + g < m && g < 64 && addr[i + k + g] == addr[i + k] && port[i + k + g] == port[i + k]
+               && len[i + k + g] <= seg && len[i + k + g] > 0 && total + len[i + k + g] <= 65000) {
+          total += len[i + k + g];
+          g++;
+          if (len[i + k + g - 1] < seg) break; /* a shorter datagram ends the run */
+        }
+      }
+      struct sockaddr_in *sa = &c->sa[nmsg];
       sa->sin_family = AF_INET;
       sa->sin_addr.s_addr = htonl(addr[i + k]);
       sa->sin_port = c->kind == KIND_UDP ? htons((uint16_t)port[i + k]) : 0;
-      c->iov[k].iov_base = data[i + k];
-      c->iov[k].iov_len = len[i + k];
-      memset(&c->mm[k], 0, sizeof c->mm[k]);
-      c->mm[k].msg_hdr.msg_name = sa;
-      c->mm[k].msg_hdr.msg_namelen = sizeof *sa;
-      c->mm[k].msg_hdr.msg_iov = &c->iov[k];
-      c->mm[k].msg_hdr.msg_iovlen = 1;
+      for (uint32_t q = 0; q < g; q++) {
+        c->iov[k + q].iov_base = data[i + k + q];
+        c->iov[k + q].iov_len = len[i + k + q];
+      }
+      struct msghdr *mh = &c->mm[nmsg].msg_hdr;
+      memset(&c->mm[nmsg], 0, sizeof c->mm[nmsg]);
+      mh->msg_name = sa;
+      mh->msg_namelen = sizeof *sa;
+      mh->msg_iov = &c->iov[k];
+      mh->msg_iovlen = g;
+      if (g > 1) {
+        mh->msg_control = c->ctl[nmsg].buf;
+        mh->msg_controllen = sizeof c->ctl[nmsg].buf;
+        struct cmsghdr *cm = CMSG_FIRSTHDR(mh);
+        cm->cmsg_level = IPPROTO_UDP; /* SOL_UDP */
+        cm->cmsg_type = UDP_SEGMENT;
+        cm->cmsg_len = CMSG_LEN(sizeof(uint16_t));
+        uint16_t gs = (uint16_t)seg;
+        memcpy(CMSG_DATA(cm), &gs, sizeof gs);
+      }
+      grp[nmsg++] = g;
+      k += g;
     }
-    int r = sendmmsg(c->fd, c->mm, m, MSG_DONTWAIT);
+    int r = sendmmsg(c->fd, c->mm, nmsg, MSG_DONTWAIT);
     if (r > 0) {
-      for (int k = 0; k < r; k++) c->st[ST_TX_BYTES] += (double)len[i + k];
-      c->st[ST_TX_PKTS] += r;
-      i += (uint32_t)r;
+      for (int j = 0; j < r; j++) {
+        for (uint32_t q = 0; q < grp[j]; q++) c->st[ST_TX_BYTES] += (double)len[i + q];
+        c->st[ST_TX_PKTS] += grp[j];
+        if (grp[j] > 1) c->st[ST_TX_GSO]++;
+        i += grp[j];
+      }
       continue;
     }
     if (r < 0 && errno == EINTR) continue;
     if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
-    /* The first packet of this run failed for good (EMSGSIZE, ENETUNREACH,
-     * ECONNREFUSED from an earlier ICMP, ...): drop it and go on. */
+    if (r < 0 && grp[0] > 1) {
+      /* Nothing was sent. EIO: the route's device cannot checksum for us; ENOPROTOOPT /
+       * EOPNOTSUPP: no UDP GSO in this kernel: one datagram per entry from now on. Anything
+       * else (EINVAL: a datagram longer than the path MTU allows for a segment, ...): this
+       * run again without offload, so each datagram meets its own fate. */
+      if (errno == EIO || errno == ENOPROTOOPT || errno == EOPNOTSUPP) c->gso = -1;
+      else plain_until = i + grp[0];
+      continue;
+    }
+    /* The first entry failed for good (EMSGSIZE, ENETUNREACH, ECONNREFUSED from an
+     * earlier ICMP, ...): drop its datagrams and go on. */
     if (r < 0 && is_fatal(errno)) *fatal = errno;
-    c->st[ST_TX_ERR]++;
-    i++;
+    c->st[ST_TX_ERR] += grp[0];
+    i += grp[0];
   }
   return i;
 }

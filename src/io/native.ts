@@ -117,7 +117,10 @@ export interface ChannelOptions {
 export interface ChannelStats {
   rxPackets: number; rxBytes: number; rxTruncated: number; rxErrors: number;
   txPackets: number; txBytes: number; txDropped: number; txErrors: number; txQueued: number;
-  queueLength: number; wakeups: number; down: boolean;
+  queueLength: number; wakeups: number;
+  /** UDP: sendmmsg entries that carried several datagrams with UDP_SEGMENT (GSO). */
+  txGsoBatches: number;
+  down: boolean;
 }
 
 export class Channel {
@@ -186,7 +189,7 @@ export class Channel {
     if (this.handle) down = this.n.chanStats(this.handle, s) === 1 || down;
     return {
       rxPackets: s[0], rxBytes: s[1], rxTruncated: s[2], rxErrors: s[3], txPackets: s[4], txBytes: s[5],
-      txDropped: s[6], txErrors: s[7], txQueued: s[8], queueLength: s[9], wakeups: s[10], down,
+      txDropped: s[6], txErrors: s[7], txQueued: s[8], queueLength: s[9], wakeups: s[10], txGsoBatches: s[11], down,
     };
   }
 

@@ -80,6 +80,57 @@ test('UDP: a batch send keeps datagram boundaries and order; a batch read return
   }
 });
 
+test('UDP: runs of same-length datagrams to one peer go out with segmentation offload and arrive as the same datagrams, in order', async () => {
+  const a = UdpSocket.open(0, { address: '127.0.0.1' });
+  const b = UdpSocket.open(0, { address: '127.0.0.1', batch: 64 });
+  const c = UdpSocket.open(0, { address: '127.0.0.1', batch: 64 });
+  try {
+    b.pause();
+    c.pause();
+    // 40 x 300 octets to b (one run), a shorter one ending the run, 20 x 300 to c, then
+    // 39 of varying length to b: what a TUN batch of one TCP flow plus chatter looks like.
+    const lens: number[] = [];
+    const dst: UdpSocket[] = [];
+    for (let i = 0; i < 40; i++) { lens.push(300); dst.push(b); }
+    lens.push(120); dst.push(b);
+    for (let i = 0; i < 20; i++) { lens.push(300); dst.push(c); }
+    for (let i = 0; i < 39; i++) { lens.push(20 + (i % 7) * 40); dst.push(b); }
+    const buf = new Uint8Array(100 * 320);
+    const meta = new Uint32Array(100 * 4);
+    for (let i = 0; i < 100; i++) {
+      buf.fill(i, i * 320, i * 320 + lens[i]);
+      meta.set([i * 320, lens[i], ipv4ToU32('127.0.0.1'), dst[i].port], i * 4);
+    }
+    assert.equal(a.send(buf, meta, 100), 100);
+    const collect = (s: UdpSocket, want: number): Promise<Array<[number, number]>> => new Promise((res) => {
+      const got: Array<[number, number]> = [];
+      s.onBatch = (n) => {
+        for (let i = 0; i < n; i++) {
+          const off = s.rxMeta[i * 4];
+          const len = s.rxMeta[i * 4 + 1];
+          const first = s.rx[off];
+          assert.ok(s.rx.subarray(off, off + len).every((x) => x === first), `datagram ${first} intact`);
+          got.push([first, len]);
+        }
+        if (got.length >= want) res(got);
+      };
+      s.resume();
+    });
+    const [atB, atC] = await Promise.all([collect(b, 80), collect(c, 20)]);
+    const expect = (d: UdpSocket): Array<[number, number]> => lens.flatMap((l, i) => (dst[i] === d ? [[i, l] as [number, number]] : []));
+    assert.deepEqual(atB, expect(b));
+    assert.deepEqual(atC, expect(c));
+    const st = a.stats();
+    assert.equal(st.txPackets, 100);
+    assert.equal(st.txErrors, 0);
+    assert.ok(st.txGsoBatches >= 2, `runs left as offloaded sends (${st.txGsoBatches})`);
+  } finally {
+    a.close();
+    b.close();
+    c.close();
+  }
+});
+
 test('raw GRE socket: received packets start with the IPv4 header, sent ones get it from the kernel', async () => {
   const r = RawSocket.open(47, { address: '127.0.0.1' });
   try {
