@@ -135,4 +135,25 @@ describe('L2TP reliable transport', () => {
     assert.equal(l.b.receive(b, h), 'badNr');
     assert.deepEqual(l.delivered.b, [0, 1, 2]);
   });
+
+  test('onSent runs once, when the message first leaves: not while it waits for the window, not on retransmission, never if closed first', () => {
+    const l = link({ bWindow: 1 });
+    l.a.setPeerWindow(1);
+    const sentAt: number[][] = [[], [], []];
+    const wireAt = () => l.wire.length;
+    for (let i = 0; i < 3; i++) l.a.send(hello(), () => sentAt[i].push(wireAt()));
+    // Window 1: only the first left; its callback ran after it was on the wire.
+    assert.deepEqual(sentAt, [[1], [], []]);
+    // The first copy of the first message is lost (retransmitted after 1 s, then
+    // acknowledged); the second is never acknowledged, so the third keeps waiting.
+    l.drop = (to) => to === 'b' && ((l.a.stats.retransmissions === 0 && l.a.stats.sent === 1) || sentAt[1].length > 0);
+    l.run(1500);
+    assert.equal(l.a.stats.retransmissions, 1);
+    assert.equal(sentAt[0].length, 1, 'not again on retransmission');
+    assert.equal(sentAt[1].length, 1, 'the second left once the first was acknowledged');
+    assert.equal(sentAt[2].length, 0, 'the third waits for the window');
+    l.a.close();
+    l.run(5000);
+    assert.equal(sentAt[2].length, 0, 'closed before it could leave');
+  });
 });
