@@ -331,7 +331,10 @@ export class L2tpTunnel extends EventEmitter<TunnelEvents> implements SessionHos
     this.held = [];
     const h = this.heldHeader;
     for (const f of frames) {
-      if (this.state !== 'established') break;
+      if (this.state !== 'established') {
+        this.counters.closedSessionDataDrops.notReady++;
+        continue;
+      }
       if (tryDecodeHeaderInto(f, 0, f.length, h) < 0) continue;
       const s = this.sessions.get(h.sessionId);
       if (s === undefined) {
