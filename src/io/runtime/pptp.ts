@@ -25,7 +25,7 @@ import type { Daemon } from '../../mgmt/daemon.js';
 import type { ConfigView, DynamicItem, ItemView, Runtime } from '../../mgmt/runtime.js';
 import type { MetricsSink } from '../../mgmt/metrics.js';
 import type { PppConfig } from '../../protocol/pptp/index.js';
-import { PppInterface } from '../ppp-interface.js';
+import { PppInterface, type PppRouteOptions } from '../ppp-interface.js';
 import { PptpClientConnection } from '../pptp/client.js';
 import { PptpServerAdapter, type ServerSession } from '../pptp/server.js';
 import type { GreStats } from '../../protocol/pptp/gre-session.js';
@@ -38,7 +38,6 @@ import {
   activeRows, clientPpp, clientSignature, closedCallMetrics, findServerSession, resolveServerSession, serverInterfaceFor,
   serverInterfaceRows, serverPpp, tunnelMetrics, type TunnelLabels,
 } from './server-common.js';
-import type { PppRouteOptions } from '../ppp-interface.js';
 
 const CLIENT_MENU = '/interface pptp-client';
 const SERVER_MENU = '/interface pptp-server';
