@@ -8,10 +8,11 @@
  * namespace only), so the server sees both clients as 198.18.1.254 and has no route back
  * to 198.18.2.0/24. Each client runs its own culvert daemon.
  *
- * PPTP needs the kernel's PPTP conntrack/NAT helper for GRE: it learns both Call IDs from
- * the control connection and keeps one GRE stream per call (rewriting the client's Call ID
- * where two would collide). Modern kernels attach helpers only when told to, hence the
- * `ct helper` object and rule. L2TP needs nothing special: both LACs send from UDP 1701,
+ * PPTP needs the kernel's PPTP conntrack/NAT helper for GRE: conntrack keys GRE by Call ID,
+ * and only the helper, reading the control connection, learns both Call IDs of a call (and
+ * gives the client's an outside value of its own), so each call is one GRE stream. Modern
+ * kernels attach helpers only when told to, hence the `ct helper` object and rule; the last
+ * test shows what happens without it. L2TP needs nothing special: both LACs send from UDP 1701,
  * the NAT moves one of them to another source port, and the LNS must answer each tunnel at
  * the port it came from.
  */
@@ -29,15 +30,15 @@ interface NatLab {
   c2: Machine;
 }
 
-/** The NAT router's ruleset; `helper` adds the PPTP conntrack helper for TCP 1723. */
+/** The NAT router's ruleset; `helper` attaches the PPTP conntrack helper to TCP 1723 (rule {@link HELPER_RULE}). */
 function ruleset(helper: boolean): string {
   return `
 table ip culvert_nat {
-${helper ? '  ct helper pptp-h { type "pptp" protocol tcp; l3proto ip; }' : ''}
+  ct helper pptp-h { type "pptp" protocol tcp; l3proto ip; }
   counter moved_1701 { }
   chain pre {
     type filter hook prerouting priority filter; policy accept;
-${helper ? '    tcp dport 1723 ct helper set "pptp-h"' : ''}
+${helper ? `    ${HELPER_RULE.join(' ')}` : ''}
   }
   chain post {
     type nat hook postrouting priority srcnat; policy accept;
@@ -51,6 +52,8 @@ ${helper ? '    tcp dport 1723 ct helper set "pptp-h"' : ''}
 }
 `;
 }
+
+const HELPER_RULE = ['tcp', 'dport', '1723', 'ct', 'helper', 'set', '"pptp-h"'];
 
 async function natLab(tag: string, helper: boolean): Promise<NatLab> {
   const topo = new Topology(`nat${tag}`);
@@ -116,7 +119,7 @@ async function serverGre(srv: Machine, user: string): Promise<{ rx: number; tx: 
 
 const gone = (user: string) => new RegExp(`^(?![\\s\\S]*\\b${user}\\b)`);
 
-test('pptp through a real NAT (conntrack helper): two clients behind one address each get their own call and GRE stream, MPPE-128', async () => {
+test('pptp through a real NAT (conntrack helper): two clients behind one address each get their own call and GRE stream, MPPE-128', async (t) => {
   const { topo, srv, nat, c1, c2 } = await natLab('p', true);
   try {
     await srv.cmd('/ppp secret add name=u1 service=pptp password=p1-secret local-address=198.19.0.1 remote-address=198.19.0.2');
@@ -139,9 +142,10 @@ test('pptp through a real NAT (conntrack helper): two clients behind one address
 
     // Both GRE streams go through one outside address, each with its own conntrack entry.
     const gre = conntrack(nat).split('\n').filter((l) => /\bgre\b/.test(l) && /src=198\.18\.1\.1 dst=198\.18\.1\.254/.test(l));
+    t.diagnostic(`NAT conntrack, GRE: ${gre.join(' | ')}`);
     assert.equal(gre.length, 2, `two GRE streams in the NAT's conntrack table:\n${gre.join('\n')}`);
     const replyKeys = gre.map((l) => /src=198\.18\.1\.1 dst=198\.18\.1\.254 srckey=(0x[0-9a-f]+) dstkey=(0x[0-9a-f]+)/.exec(l)?.[2]);
-    assert.notEqual(replyKeys[0], replyKeys[1], 'the server answers each call with its own Call ID');
+    assert.notEqual(replyKeys[0], replyKeys[1], 'each call has its own Call ID on the outside');
 
     // Wait for the first echo on each (interfaces are configured right after PPP is up).
     await waitFor(() => c1.ping('198.19.0.1', 1) === 1, 15000, 'first echo through c1');
@@ -181,7 +185,7 @@ test('pptp through a real NAT (conntrack helper): two clients behind one address
   }
 });
 
-test('l2tp through a real NAT: two LACs from UDP 1701 behind one address, the LNS answers each at its own port', async () => {
+test('l2tp through a real NAT: two LACs from UDP 1701 behind one address, the LNS answers each at its own port', async (t) => {
   const { topo, srv, nat, c1, c2 } = await natLab('l', true);
   try {
     await srv.cmd('/ip pool add name=l2tp-pool ranges=198.19.10.10-198.19.10.50');
@@ -207,6 +211,7 @@ test('l2tp through a real NAT: two LACs from UDP 1701 behind one address, the LN
     const moved = nat.exec('nft', 'list', 'counter', 'ip', 'culvert_nat', 'moved_1701');
     assert.ok(Number(/packets (\d+)/.exec(moved)?.[1] ?? 0) > 0, `one LAC left the NAT from another port:\n${moved}`);
     const udp = conntrack(nat).split('\n').filter((l) => /\budp\b/.test(l) && /dst=198\.18\.1\.1 sport=1701 dport=1701/.test(l));
+    t.diagnostic(`NAT conntrack, L2TP: ${udp.join(' | ')}`);
     assert.equal(udp.length, 2, `two UDP flows in the NAT's conntrack table:\n${udp.join('\n')}`);
     const outside = udp.map((l) => /src=198\.18\.1\.1 dst=198\.18\.1\.254 sport=1701 dport=(\d+)/.exec(l)?.[1]);
     assert.equal(new Set(outside).size, 2, `distinct outside ports ${outside.join(', ')}`);
@@ -225,6 +230,56 @@ test('l2tp through a real NAT: two LACs from UDP 1701 behind one address, the LN
     assert.equal(await pingAsync(c2, '198.19.10.1', 10), 10, 'c2 undisturbed by c1 hanging up');
     assert.match(await c2.cmd('/interface l2tp-client monitor l2tp-out1 once'), /status: "?connected/);
     assert.match(await srv.cmd('/ppp active print'), /u2\s+l2tp\s+198\.18\.1\.254/);
+  } finally {
+    await topo.destroy();
+  }
+});
+
+test('pptp through a NAT without the conntrack helper: no call gets through, cleanly; with the helper for the first client only, the second fails and the first keeps working', async () => {
+  const { topo, srv, nat, c1, c2 } = await natLab('n', false);
+  const alive = () => {
+    for (const m of [srv, c1, c2]) assert.equal(m.daemon!.proc.exitCode, null, `${m.name} daemon still running`);
+  };
+  try {
+    await srv.cmd('/ppp secret add name=u1 service=pptp password=p1-secret local-address=198.19.0.1 remote-address=198.19.0.2');
+    await srv.cmd('/ppp secret add name=u2 service=pptp password=p2-secret local-address=198.19.0.5 remote-address=198.19.0.6');
+    await srv.cmd('/interface pptp-server server set enabled=yes');
+
+    // No helper: the control connection passes (plain TCP masquerade), GRE does not come back.
+    // Conntrack keys GRE by Call ID; without the helper it never learns c1's, so the server's
+    // GRE (Key = c1's Call ID) does not match c1's entry and ends at the NAT box itself.
+    await c1.cmd('/interface pptp-client add connect-to=198.18.1.1 user=u1 password=p1-secret disabled=no');
+    await waitFor(() => /src=198\.18\.1\.1 dst=198\.18\.1\.254 srckey=0x0 dstkey=0x[0-9a-f]+ \[UNREPLIED\]/.test(conntrack(nat)), 15000, `the server's GRE stranded at the NAT:\n${conntrack(nat)}`);
+    await new Promise((r) => setTimeout(r, 4000));
+    const mon = await c1.cmd('/interface pptp-client monitor pptp-out1 once');
+    assert.doesNotMatch(mon, /status: "?connected/);
+    assert.match(mon, /gre-rx-accepted: 0\b/, 'c1 received no GRE');
+    assert.match(mon, /gre-tx-sent: [1-9]/, 'c1 did send GRE');
+    assert.doesNotMatch(await srv.cmd('/ppp active print'), /\bu1\b/);
+    alive();
+
+    // The helper for new control connections; c1 redials and gets in, no daemon restarted.
+    nat.exec('nft', 'add', 'rule', 'ip', 'culvert_nat', 'pre', ...HELPER_RULE);
+    await c1.cmd('/interface pptp-client disable pptp-out1');
+    await c1.cmd('/interface pptp-client enable pptp-out1');
+    await waitOutput(c1, '/interface pptp-client monitor pptp-out1 once', /status: "?connected/, 30000);
+    await waitFor(() => c1.ping('198.19.0.1', 1) === 1, 15000, 'first echo through c1');
+    assert.match(await waitOutput(srv, '/ppp active print', /\bu1\b/), /u1\s+pptp\s+198\.18\.1\.254/);
+
+    // The helper rule goes again: c1's call keeps its learned Call IDs, c2's new one has none.
+    nat.exec('nft', 'flush', 'chain', 'ip', 'culvert_nat', 'pre');
+    const p1 = pingAsync(c1, '198.19.0.1', 40);
+    await c2.cmd('/interface pptp-client add connect-to=198.18.1.1 user=u2 password=p2-secret disabled=no');
+    await new Promise((r) => setTimeout(r, 6000));
+    const mon2 = await c2.cmd('/interface pptp-client monitor pptp-out1 once');
+    assert.doesNotMatch(mon2, /status: "?connected/, 'c2 does not get through');
+    assert.match(mon2, /gre-rx-accepted: 0\b/, "c2 received no GRE (none of c1's either)");
+    assert.equal(await p1, 40, 'c1 kept passing traffic while c2 tried');
+    const active = await srv.cmd('/ppp active print');
+    assert.match(active, /u1\s+pptp\s+198\.18\.1\.254/, 'the server still serves u1');
+    assert.doesNotMatch(active, /\bu2\b/);
+    assert.match(await c1.cmd('/interface pptp-client monitor pptp-out1 once'), /status: "?connected/);
+    alive();
   } finally {
     await topo.destroy();
   }
