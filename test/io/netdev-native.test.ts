@@ -16,22 +16,25 @@ import { ConfigError, IoError } from '../../src/errors.js';
 const NETDEV = fileURLToPath(new URL('../../src/io/netdev.js', import.meta.url));
 const NATIVE = fileURLToPath(new URL('../../src/io/native.js', import.meta.url));
 const FAST_CHECK = import.meta.resolve('fast-check');
+/** `ip` by absolute path: the children run with a PATH where no `ip` can be found. */
+const IP = spawnSync('sh', ['-c', 'command -v ip'], { encoding: 'utf8' }).stdout.trim() || '/sbin/ip';
 
 /**
  * Runs `body` (an async function body; `nd` = netdev.js, `nat` = native.js, `sh(args)` = ip
  * output, `err(fn)` = the error a call throws as {cls, code, message}) in namespace `ns`,
- * optionally without CAP_NET_ADMIN; returns what the body returns (JSON).
+ * optionally without CAP_NET_ADMIN; returns what the body returns (JSON). The child's PATH
+ * holds no `ip`, so a netdev call that still spawned it would fail.
  */
 function inNs(ns: string, body: string, opts: { noNetAdmin?: boolean } = {}): Record<string, any> {
   const script = `
     const nd = await import(${JSON.stringify(NETDEV)});
     const nat = await import(${JSON.stringify(NATIVE)});
     const { execFileSync } = await import('node:child_process');
-    const sh = (a) => execFileSync('ip', a, { encoding: 'utf8' });
+    const sh = (a) => execFileSync(${JSON.stringify(IP)}, a, { encoding: 'utf8' });
     const err = async (f) => { try { await f(); return null; } catch (e) { return { cls: e.constructor.name, code: e.code, message: e.message }; } };
     const out = await (async () => { ${body} })();
     console.log(JSON.stringify(out));`;
-  const node = [process.execPath, '--input-type=module', '-e', script];
+  const node = ['env', 'PATH=/nonexistent', process.execPath, '--input-type=module', '-e', script];
   const argv = ['netns', 'exec', ns, ...(opts.noNetAdmin ? ['setpriv', '--bounding-set', '-net_admin', ...node] : node)];
   const r = spawnSync('ip', argv, { encoding: 'utf8', timeout: 30_000, killSignal: 'SIGKILL' });
   assert.equal(r.status, 0, `child in ${ns} failed: ${r.stderr}`);
