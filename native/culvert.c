@@ -49,7 +49,7 @@ enum { KIND_TUN = 0, KIND_UDP = 1, KIND_RAW = 2 };
 
 enum {
   ST_RX_PKTS, ST_RX_BYTES, ST_RX_TRUNC, ST_RX_ERR, ST_TX_PKTS, ST_TX_BYTES,
-  ST_TX_DROP, ST_TX_ERR, ST_TX_QUEUED, ST_QLEN, ST_WAKEUPS, ST_TX_GSO, ST_COUNT
+  ST_TX_DROP, ST_TX_ERR, ST_TX_QUEUED, ST_QLEN, ST_WAKEUPS, ST_TX_GSO, ST_RX_GRO, ST_COUNT
 };
 
 typedef struct chan {
@@ -78,8 +78,14 @@ typedef struct chan {
   /* UDP: one UDP_SEGMENT control message per sendmmsg entry; gso is 0 until the kernel
    * refuses segmentation offload once (then -1: every datagram goes alone). */
   int gso;
-  union { char buf[CMSG_SPACE(sizeof(uint16_t))]; struct cmsghdr align; } ctl[MAX_BATCH];
+  union { char buf[CMSG_SPACE(sizeof(int))]; struct cmsghdr align; } ctl[MAX_BATCH];
+  /* UDP with UDP_GRO: datagrams the kernel coalesced land here (GRO_LAND octets each) and
+   * are cut back into the rx slots; what did not fit in one batch waits for the next. */
+  uint8_t *land;
+  uint32_t lmsgs, lk, loff;           /* landed messages, next message, offset in it */
+  uint32_t llen[MAX_BATCH], lseg[MAX_BATCH], laddr[MAX_BATCH], lport[MAX_BATCH];
 } chan;
+#define GRO_LAND 65536u
 
 /* ---------- helpers ---------- */
 
@@ -234,6 +240,12 @@ static napi_value sock_open(napi_env env, napi_callback_info info) {
     close(fd);
     return NULL;
   }
+  if (kind == KIND_UDP) {
+    /* Receive coalesced runs (UDP_GRO, Linux 5.0): a peer's GSO send, or a NIC's GRO, then
+     * reaches us as one datagram per run instead of one per packet. Best effort. */
+    int one = 1;
+    (void)setsockopt(fd, IPPROTO_UDP, UDP_GRO, &one, sizeof one);
+  }
   struct sockaddr_in sa;
   memset(&sa, 0, sizeof sa);
   sa.sin_family = AF_INET;
@@ -263,7 +275,9 @@ static void on_poll(uv_poll_t *h, int status, int events);
 
 static void set_poll(chan *c) {
   if (c->closing || c->dead) return;
-  int want = (c->reading ? UV_READABLE : 0) | (c->qlen ? UV_WRITABLE : 0);
+  /* Landed GRO datagrams left over while reading was paused: the socket's (nearly always
+   * set) writability wakes us to deliver them once reading resumes. */
+  int want = (c->reading ? UV_READABLE : 0) | (c->qlen || (c->reading && c->lk < c->lmsgs) ? UV_WRITABLE : 0);
   if (want == c->polling) return;
   int r = want ? uv_poll_start(&c->poll, want, on_poll) : uv_poll_stop(&c->poll);
   if (r == 0) c->polling = want;
@@ -452,6 +466,89 @@ static void go_dead(chan *c, int e) {
   call_js(c, -e);
 }
 
+/* Copies landed datagrams, cut at their GRO segment size, into the rx slots: up to
+ * c->batch packets. Returns how many; what is left stays landed for the next call. */
+static uint32_t deal_landed(chan *c) {
+  uint32_t n = 0, cap = c->slot - c->headroom;
+  while (c->lk < c->lmsgs && n < c->batch) {
+    uint32_t k = c->lk, len = c->llen[k], seg = c->lseg[k] ? c->lseg[k] : len;
+    uint32_t piece = len - c->loff < seg ? len - c->loff : seg;
+    if (piece > cap) {
+      c->st[ST_RX_TRUNC]++;
+    } else {
+      uint32_t off = n * c->slot + c->headroom;
+      memcpy(c->rx + off, c->land + (size_t)k * GRO_LAND + c->loff, piece);
+      c->rxmeta[n * META_WORDS] = off;
+      c->rxmeta[n * META_WORDS + 1] = piece;
+      c->rxmeta[n * META_WORDS + 2] = c->laddr[k];
+      c->rxmeta[n * META_WORDS + 3] = c->lport[k];
+      c->st[ST_RX_BYTES] += (double)piece;
+      n++;
+    }
+    c->loff += piece;
+    if (c->loff >= len || piece == 0) {
+      c->lk++;
+      c->loff = 0;
+    }
+  }
+  c->st[ST_RX_PKTS] += n;
+  return n;
+}
+
+static uint32_t read_gro(chan *c, int *fatal) {
+  if (c->lk < c->lmsgs) return deal_landed(c);
+  for (uint32_t k = 0; k < c->batch; k++) {
+    c->iov[k].iov_base = c->land + (size_t)k * GRO_LAND;
+    c->iov[k].iov_len = GRO_LAND;
+    memset(&c->mm[k], 0, sizeof c->mm[k]);
+    c->mm[k].msg_hdr.msg_name = &c->sa[k];
+    c->mm[k].msg_hdr.msg_namelen = sizeof c->sa[k];
+    c->mm[k].msg_hdr.msg_iov = &c->iov[k];
+    c->mm[k].msg_hdr.msg_iovlen = 1;
+    c->mm[k].msg_hdr.msg_control = c->ctl[k].buf;
+    c->mm[k].msg_hdr.msg_controllen = sizeof c->ctl[k].buf;
+  }
+  int r;
+  do {
+    r = recvmmsg(c->fd, c->mm, c->batch, MSG_DONTWAIT, NULL);
+  } while (r < 0 && errno == EINTR);
+  if (r < 0) {
+    if (!is_transient(errno)) {
+      c->st[ST_RX_ERR]++;
+      if (is_fatal(errno)) *fatal = errno;
+    }
+    return 0;
+  }
+  uint32_t m = 0;
+  for (int k = 0; k < r; k++) {
+    struct msghdr *mh = &c->mm[k].msg_hdr;
+    if (mh->msg_flags & MSG_TRUNC) {
+      c->st[ST_RX_TRUNC]++;
+      continue;
+    }
+    uint32_t seg = 0;
+    for (struct cmsghdr *cm = CMSG_FIRSTHDR(mh); cm; cm = CMSG_NXTHDR(mh, cm)) {
+      if (cm->cmsg_level == IPPROTO_UDP && cm->cmsg_type == UDP_GRO) {
+        int v;
+        memcpy(&v, CMSG_DATA(cm), sizeof v);
+        if (v > 0) seg = (uint32_t)v;
+      }
+    }
+    /* Compact: landed message m is the k-th received one (k >= m). */
+    if (m != (uint32_t)k) memmove(c->land + (size_t)m * GRO_LAND, c->land + (size_t)k * GRO_LAND, c->mm[k].msg_len);
+    c->llen[m] = c->mm[k].msg_len;
+    c->lseg[m] = seg;
+    if (seg && c->llen[m] > seg) c->st[ST_RX_GRO]++;
+    c->laddr[m] = ntohl(c->sa[k].sin_addr.s_addr);
+    c->lport[m] = ntohs(c->sa[k].sin_port);
+    m++;
+  }
+  c->lmsgs = m;
+  c->lk = 0;
+  c->loff = 0;
+  return deal_landed(c);
+}
+
 static uint32_t read_batch(chan *c, int *fatal) {
   uint32_t n = 0;
   uint32_t cap = c->slot - c->headroom;
@@ -478,6 +575,7 @@ static uint32_t read_batch(chan *c, int *fatal) {
     c->st[ST_RX_PKTS] += n;
     return n;
   }
+  if (c->land) return read_gro(c, fatal);
   for (uint32_t k = 0; k < c->batch; k++) {
     c->iov[k].iov_base = c->rx + k * c->slot + c->headroom;
     c->iov[k].iov_len = cap;
@@ -535,9 +633,15 @@ static void on_poll(uv_poll_t *h, int status, int events) {
       c->qlen = 0;
     }
   }
-  if (!fatal && (events & UV_READABLE) && c->reading) {
+  if (!fatal && c->reading && ((events & UV_READABLE) || c->lk < c->lmsgs)) {
     uint32_t n = read_batch(c, &fatal);
     if (n) call_js(c, (int32_t)n);
+    /* Coalesced datagrams still landed: hand them over now, a batch per call, while JS
+     * keeps reading (nothing else would wake us for them). */
+    while (!fatal && !c->closing && !c->dead && c->reading && c->lk < c->lmsgs) {
+      n = deal_landed(c);
+      if (n) call_js(c, (int32_t)n);
+    }
   }
   if (c->closing) return;
   if (fatal) {
@@ -554,6 +658,7 @@ static void on_poll(uv_poll_t *h, int status, int events) {
 static void on_close(uv_handle_t *h) {
   chan *c = h->data;
   if (c->ach) napi_remove_async_cleanup_hook(c->ach);
+  free(c->land);
   free(c->q);
   free(c->qmeta);
   free(c);
@@ -612,8 +717,21 @@ static napi_value chan_new(napi_env env, napi_callback_info info) {
   c->headroom = headroom;
   c->batch = batch;
   c->qcap = qcap;
+  if (kind == KIND_UDP) {
+    int gro = 0;
+    socklen_t gl = sizeof gro;
+    if (getsockopt(c->fd, IPPROTO_UDP, UDP_GRO, &gro, &gl) == 0 && gro) {
+      /* Address space only: the kernel touches no more pages than it fills. */
+      c->land = malloc((size_t)batch * GRO_LAND);
+      if (!c->land) {
+        int off = 0;
+        (void)setsockopt(c->fd, IPPROTO_UDP, UDP_GRO, &off, sizeof off);
+      }
+    }
+  }
   int r = uv_poll_init(loop, &c->poll, c->fd);
   if (r < 0) {
+    free(c->land);
     free(c->q);
     free(c->qmeta);
     free(c);

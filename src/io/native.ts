@@ -120,6 +120,8 @@ export interface ChannelStats {
   queueLength: number; wakeups: number;
   /** UDP: sendmmsg entries that carried several datagrams with UDP_SEGMENT (GSO). */
   txGsoBatches: number;
+  /** UDP: received datagrams the kernel had coalesced (UDP_GRO), cut back into packets here. */
+  rxGroBatches: number;
   down: boolean;
 }
 
@@ -189,7 +191,7 @@ export class Channel {
     if (this.handle) down = this.n.chanStats(this.handle, s) === 1 || down;
     return {
       rxPackets: s[0], rxBytes: s[1], rxTruncated: s[2], rxErrors: s[3], txPackets: s[4], txBytes: s[5],
-      txDropped: s[6], txErrors: s[7], txQueued: s[8], queueLength: s[9], wakeups: s[10], txGsoBatches: s[11], down,
+      txDropped: s[6], txErrors: s[7], txQueued: s[8], queueLength: s[9], wakeups: s[10], txGsoBatches: s[11], rxGroBatches: s[12], down,
     };
   }
 
