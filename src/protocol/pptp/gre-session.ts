@@ -14,6 +14,11 @@
  * else an ack-only packet after `ackDelayMs`, or at once when half of our advertised
  * window is unacknowledged (so a window-respecting peer never stalls).
  *
+ * pptp(8) --test-type / --test-rate (reorderTestType/Rate): a test mode that damages the
+ * stream to the peer on purpose. Sequence numbers are still assigned in order; only the
+ * order in which packets leave is permuted, every `rate` in-order packets (see
+ * ReorderTestType). Held packets are copies in a pool allocated when the mode is on.
+ *
  * Hot path: no allocation. Timers are armed lazily (one live timer per purpose, a
  * deadline number updated per packet). Views passed to onWrite/onPayload are valid only
  * during the call: an io layer that queues must copy.
@@ -67,6 +72,31 @@ export interface GreStats {
   rttMs: number;
 }
 
+/**
+ * pptp(8) --test-type. After every `reorderTestRate` packets sent in order, one test:
+ *  1: a single swap: ... 4 6 5 7 ...
+ *  2: twelve packets (the first held, ten buffered, the next releasing them): the last
+ *     goes first, the rest follow ascending: ... 4 16 5 6 ... 15 17 ... (the man page's
+ *     example, "4 16 6 7 ... 15 17", leaves 5 out; it is sent, or the peer would count
+ *     it lost in what is meant to be a reordering test)
+ *  3: the same twelve in reverse: ... 4 16 15 14 ... 6 5 17 ...
+ */
+export const enum ReorderTestType {
+  Off = 0,
+  Swap = 1,
+  Ascending = 2,
+  Reverse = 3,
+}
+
+/** Packets a test of each type holds back (the releasing packet not included). */
+const TEST_HELD = [0, 1, 11, 11] as const;
+
+/**
+ * Held packets leave at the latest this long after the first was held (when traffic
+ * stops in the middle of a test), in the test's order as far as it got.
+ */
+export const REORDER_TEST_HOLD_MS = 1000;
+
 export interface GreSessionOptions {
   clock: Clock;
   /** Our Call ID: the Key of every packet we accept must carry it (§4.1). */
@@ -96,6 +126,10 @@ export interface GreSessionOptions {
   /** Bounds of the adaptive ack time-out (§4.4: MinTimeOut, MaxTimeOut), default 500 / 10000 ms. */
   minAckTimeoutMs?: number;
   maxAckTimeoutMs?: number;
+  /** pptp(8) --test-type (default 0: packets leave in sequence order). For testing peers only. */
+  reorderTestType?: ReorderTestType;
+  /** pptp(8) --test-rate: packets sent in order before each test, 1.. (default 100). */
+  reorderTestRate?: number;
   /** First sequence number we send (RFC 2637 §4.1: 0; other values are for tests of the 32-bit wrap). */
   firstSequence?: number;
   /** A complete GRE packet to send (no IP header). Return false if it could not be sent. */
@@ -174,6 +208,18 @@ export class GreSession {
   private readonly ackBuf = new Uint8Array(12);
   private scratch: Uint8Array | undefined;
 
+  // ---- send-order test (pptp(8) --test-type)
+  private readonly testType: ReorderTestType;
+  private readonly testRate: number;
+  /** Packets sent in order since the last test. */
+  private testPassed = 0;
+  /** Packets held in the current test. */
+  private testHeldCount = 0;
+  private testPool: Uint8Array | undefined;
+  private testLen: Int32Array | undefined;
+  private testSeq: Uint32Array | undefined;
+  private testTimer: Timer | undefined;
+
   constructor(o: GreSessionOptions) {
     this.clock = o.clock;
     this.localCallId = checkInt('local Call ID', o.localCallId, 0, 0xffff);
@@ -196,6 +242,10 @@ export class GreSession {
     this.enforceWindow = (o.enforceWindow ?? true) && this.peerWindow > 0;
     // §4.2.1: start at half the peer's window, at least one packet.
     this.txWindow = Math.max(1, Math.ceil(this.peerWindow / 2));
+    this.testType = checkInt('reorder test type', o.reorderTestType ?? 0, 0, 3) as ReorderTestType;
+    // At least one packet in order first: a receiver takes the first packet it sees as the
+    // start of the stream (pptp-linux and ours do), so an early one would be 'under win'.
+    this.testRate = checkInt('reorder test rate', o.reorderTestRate ?? 100, 1, 0x7fffffff);
     this.nextSeq = checkInt('first sequence number', o.firstSequence ?? 0, 0, 0xffffffff);
     this.lastAckRcvd = (this.nextSeq - 1) >>> 0;
     this.minAto = checkInt('min ack timeout (ms)', o.minAckTimeoutMs ?? 500, 1, 600_000);
@@ -251,6 +301,9 @@ export class GreSession {
     this.reorderTimer = undefined;
     this.atoTimer?.cancel();
     this.atoTimer = undefined;
+    this.testTimer?.cancel();
+    this.testTimer = undefined;
+    this.testHeldCount = 0;
     this.slotLen.fill(-1);
     this.bufferedCount = 0;
   }
@@ -264,7 +317,8 @@ export class GreSession {
   /**
    * Send the payload at buf[off, off+len), which must have GRE_HEADROOM writable octets
    * in front: the header is written there and onWrite gets the whole packet. Returns
-   * false (and counts why) if it was not sent.
+   * false (and counts why) if it was not sent. During a send-order test a packet may be
+   * held (copied) and leave later: true then means it was taken.
    */
   sendInPlace(buf: Uint8Array, off: number, len: number): boolean {
     if (this.closed) return false;
@@ -277,6 +331,23 @@ export class GreSession {
       tx.windowFull++;
       return false;
     }
+    if (this.testType !== ReorderTestType.Off) {
+      if (this.testPassed >= this.testRate) {
+        if (this.testHeldCount < TEST_HELD[this.testType]) return this.holdForTest(buf, off, len);
+        // The releasing packet goes first, then the held ones.
+        const ok = this.sendNow(buf, off, len);
+        this.releaseTest();
+        return ok;
+      }
+      if (!this.sendNow(buf, off, len)) return false;
+      this.testPassed++;
+      return true;
+    }
+    return this.sendNow(buf, off, len);
+  }
+
+  private sendNow(buf: Uint8Array, off: number, len: number): boolean {
+    const tx = this.stats.tx;
     const withAck = this.ackPending();
     const rxSinceAck = this.rxSinceAck;
     const ackDeadline = this.ackDeadline;
@@ -322,6 +393,72 @@ export class GreSession {
     if (this.atoDeadline === 0) this.armAto(now + this.ato);
     return true;
   }
+
+  /**
+   * A packet of a send-order test: framed with the next sequence number (no piggybacked
+   * ack: the ack must not wait with it) and copied into the test pool.
+   */
+  private holdForTest(buf: Uint8Array, off: number, len: number): boolean {
+    const start = off - 12;
+    if (start < 0) throw new ConfigError('CONFIG_ERR_INVALID_VALUE', 'sendInPlace needs 12 octets of headroom');
+    const seq = this.nextSeq;
+    buf[start] = 0x30; // K + S (§4.1)
+    buf[start + 1] = 0x01;
+    buf[start + 2] = 0x88;
+    buf[start + 3] = 0x0b;
+    buf[start + 4] = len >>> 8;
+    buf[start + 5] = len & 0xff;
+    buf[start + 6] = this.peerCallId >>> 8;
+    buf[start + 7] = this.peerCallId & 0xff;
+    buf[start + 8] = seq >>> 24;
+    buf[start + 9] = (seq >>> 16) & 0xff;
+    buf[start + 10] = (seq >>> 8) & 0xff;
+    buf[start + 11] = seq & 0xff;
+    const slotSize = 12 + this.maxPayload;
+    const n = TEST_HELD[this.testType];
+    const pool = (this.testPool ??= new Uint8Array(n * slotSize));
+    const lens = (this.testLen ??= new Int32Array(n));
+    const seqs = (this.testSeq ??= new Uint32Array(n));
+    const i = this.testHeldCount++;
+    pool.set(buf.subarray(start, off + len), i * slotSize);
+    lens[i] = 12 + len;
+    seqs[i] = seq;
+    this.nextSeq = (seq + 1) >>> 0;
+    if (i === 0) this.testTimer = this.clock.setTimer(REORDER_TEST_HOLD_MS, this.testTimerFired);
+    return true;
+  }
+
+  /** Send the held packets in the test's order (ascending for 1 and 2, descending for 3). */
+  private releaseTest(): void {
+    const n = this.testHeldCount;
+    this.testHeldCount = 0;
+    this.testPassed = 0;
+    this.testTimer?.cancel();
+    this.testTimer = undefined;
+    if (n === 0 || this.closed) return;
+    const slotSize = 12 + this.maxPayload;
+    const pool = this.testPool!;
+    const tx = this.stats.tx;
+    const reverse = this.testType === ReorderTestType.Reverse;
+    for (let k = 0; k < n; k++) {
+      const i = reverse ? n - 1 - k : k;
+      const now = this.clock.now();
+      this.sendTimes[this.testSeq![i] & RING_MASK] = now;
+      // Later numbers are out already: a failed one cannot be given back (the peer sees a gap).
+      if (this.onWrite(pool, i * slotSize, this.testLen![i]) === false) {
+        tx.failed++;
+        continue;
+      }
+      tx.sent++;
+      if (this.atoDeadline === 0) this.armAto(now + this.ato);
+      if (this.closed) return;
+    }
+  }
+
+  private readonly testTimerFired = (): void => {
+    this.testTimer = undefined;
+    this.releaseTest();
+  };
 
   /** Send a payload held anywhere: copied into an internal buffer first (no allocation). */
   send(payload: Uint8Array, off = 0, len = payload.length - off): boolean {

@@ -466,3 +466,173 @@ describe('GRE session: fuzz', () => {
     );
   });
 });
+
+describe('GRE session: pptp(8) send-order tests (--test-type / --test-rate)', () => {
+  /** A sender with the test on, wired to a receiver (our own reorder buffer) in wire order. */
+  function pair(opts: Partial<GreSessionOptions>) {
+    const clock = new FakeClock();
+    const wire: number[] = [];
+    const delivered: number[] = [];
+    const acksOnWire: boolean[] = [];
+    const rx = new GreSession({
+      clock, localCallId: PEER, peerCallId: LOCAL, onWrite: () => true,
+      onPayload: (b, o, l) => {
+        assert.equal(l, 8);
+        delivered.push(((b[o + 4] << 24) | (b[o + 5] << 16) | (b[o + 6] << 8) | b[o + 7]) >>> 0);
+      },
+    });
+    const tx = new GreSession({
+      clock, localCallId: LOCAL, peerCallId: PEER, peerWindow: 0,
+      onWrite: (b, o, l) => {
+        const p = gre.decode(b.slice(o, o + l));
+        wire.push(p.sequence);
+        acksOnWire.push(p.hasAck);
+        rx.receive(b, o, l);
+        return true;
+      },
+      onPayload: () => {},
+      ...opts,
+    });
+    let next = opts.firstSequence ?? 0;
+    const send = (n: number) => {
+      for (let i = 0; i < n; i++, next = (next + 1) >>> 0) {
+        assert.ok(tx.send(Uint8Array.of(0xff, 0x03, 0x00, 0x21, next >>> 24, (next >>> 16) & 255, (next >>> 8) & 255, next & 255)));
+      }
+    };
+    return { clock, tx, rx, wire, delivered, acksOnWire, send };
+  }
+
+  const range = (a: number, b: number) => Array.from({ length: b - a + 1 }, (_, i) => a + i);
+
+  function assertRepaired(p: ReturnType<typeof pair>, first: number, count: number) {
+    assert.deepEqual(p.delivered, range(first, first + count - 1), 'our receiver passes every packet on once, in order');
+    assert.equal(p.rx.stats.rx.lost, 0);
+    assert.equal(p.rx.stats.rx.underWin, 0);
+    assert.ok(p.rx.stats.rx.buffered > 0, 'the reorder buffer did the work');
+    assert.equal(p.rx.bufferedPackets, 0);
+    assert.equal(p.tx.stats.tx.sent, count);
+  }
+
+  test('type 1: a single swap of two packets (1 2 3 4 6 5 7 8 9), then again after test-rate packets', () => {
+    const p = pair({ reorderTestType: 1, reorderTestRate: 4, firstSequence: 1 });
+    p.send(12);
+    assert.deepEqual(p.wire, [1, 2, 3, 4, 6, 5, 7, 8, 9, 10, 12, 11]);
+    assertRepaired(p, 1, 12);
+    assert.equal(p.rx.stats.rx.buffered, 2);
+  });
+
+  test('type 2: sixteen goes ahead, the rest follow ascending (1 2 3 4 16 5 6 ... 15 17 18 19 20)', () => {
+    const p = pair({ reorderTestType: 2, reorderTestRate: 4, firstSequence: 1 });
+    p.send(20);
+    assert.deepEqual(p.wire, [1, 2, 3, 4, 16, ...range(5, 15), 17, 18, 19, 20]);
+    assertRepaired(p, 1, 20);
+    assert.equal(p.rx.stats.rx.buffered, 1);
+  });
+
+  test('type 3: twelve packets sent in reverse (1 2 3 4 16 15 14 ... 6 5 17 18 19 20)', () => {
+    const p = pair({ reorderTestType: 3, reorderTestRate: 4, firstSequence: 1 });
+    p.send(20);
+    assert.deepEqual(p.wire, [1, 2, 3, 4, ...range(5, 16).reverse(), 17, 18, 19, 20]);
+    assertRepaired(p, 1, 20);
+    assert.equal(p.rx.stats.rx.buffered, 11);
+  });
+
+  test('default rate: 100 packets in order between tests; type 0 (default) never reorders', () => {
+    const p = pair({ reorderTestType: 3 });
+    p.send(230);
+    assert.deepEqual(p.wire, [...range(0, 99), ...range(100, 111).reverse(), ...range(112, 211), ...range(212, 223).reverse(), ...range(224, 229)]);
+    assertRepaired(p, 0, 230);
+    const q = pair({});
+    q.send(300);
+    assert.deepEqual(q.wire, range(0, 299));
+    assert.equal(q.rx.stats.rx.buffered, 0);
+  });
+
+  test('rate 1: one packet in order between tests (1 3 2 4 6 5 7)', () => {
+    const p = pair({ reorderTestType: 1, reorderTestRate: 1, firstSequence: 1 });
+    p.send(7);
+    assert.deepEqual(p.wire, [1, 3, 2, 4, 6, 5, 7]);
+    assertRepaired(p, 1, 7);
+  });
+
+  test('held packets carry no piggybacked ack (it would wait with them); the ack still leaves', () => {
+    const p = pair({ reorderTestType: 3, reorderTestRate: 1 });
+    p.send(1);
+    p.tx.receive(data(0), 0, data(0).length); // something to acknowledge
+    p.send(3);
+    assert.deepEqual(p.wire, [0]);
+    p.clock.advance(100);
+    assert.equal(p.tx.stats.tx.acks, 1, 'ack-only packet on time');
+  });
+
+  test('traffic stops in the middle of a test: the held packets leave after 1 s, in the test order, nothing lost', () => {
+    const p = pair({ reorderTestType: 3, reorderTestRate: 2 });
+    p.send(5);
+    assert.deepEqual(p.wire, [0, 1]);
+    p.clock.advance(999);
+    assert.deepEqual(p.wire, [0, 1]);
+    p.clock.advance(1);
+    assert.deepEqual(p.wire, [0, 1, 4, 3, 2]);
+    p.send(5); // 5 6 pass, then a new test holds 7 8 9
+    p.clock.advance(1000);
+    assert.deepEqual(p.wire.slice(5), [5, 6, 9, 8, 7]);
+    assertRepaired(p, 0, 10);
+    assert.equal(p.clock.timerCount > 0, true); // the receiver's ack timer may still run
+    p.tx.close();
+    p.rx.close();
+    assert.equal(p.clock.timerCount, 0);
+  });
+
+  test('close drops held packets and cancels the hold timer', () => {
+    const p = pair({ reorderTestType: 2, reorderTestRate: 1 });
+    p.send(4);
+    p.tx.close();
+    p.rx.close();
+    assert.equal(p.clock.timerCount, 0);
+    p.clock.advance(5000);
+    assert.deepEqual(p.wire, [0]);
+  });
+
+  test('a held packet whose write fails is counted as failed (its number cannot be given back)', () => {
+    const clock = new FakeClock();
+    let n = 0;
+    const tx = new GreSession({
+      clock, localCallId: LOCAL, peerCallId: PEER, peerWindow: 0, reorderTestType: 1, reorderTestRate: 1,
+      onWrite: () => ++n !== 3, onPayload: () => {},
+    });
+    assert.ok(sendOne(tx));
+    assert.ok(sendOne(tx)); // held
+    assert.ok(sendOne(tx)); // releases it; the held one's write fails
+    assert.equal(tx.stats.tx.sent, 2);
+    assert.equal(tx.stats.tx.failed, 1);
+  });
+
+  test('out-of-range type or rate: ConfigError', () => {
+    for (const o of [{ reorderTestType: 4 }, { reorderTestType: -1 }, { reorderTestRate: 0 }, { reorderTestRate: 1.5 }]) {
+      assert.throws(() => rig(o as Partial<GreSessionOptions>), (e: Error & { code?: string }) => e.code === 'CONFIG_ERR_INVALID_VALUE');
+    }
+  });
+
+  test('fuzz: any type, rate and pacing: the wire carries each number once, our receiver repairs the order', () => {
+    fc.assert(
+      fc.property(
+        fc.constantFrom(1, 2, 3),
+        fc.integer({ min: 1, max: 20 }),
+        fc.array(fc.record({ n: fc.integer({ min: 1, max: 30 }), wait: fc.integer({ min: 0, max: 1500 }) }), { maxLength: 12 }),
+        (type, rate, bursts) => {
+          const p = pair({ reorderTestType: type, reorderTestRate: rate, reorderTimeoutMs: 10_000 });
+          let total = 0;
+          for (const b of bursts) {
+            p.send(b.n);
+            total += b.n;
+            p.clock.advance(b.wait);
+          }
+          p.clock.advance(2000);
+          assert.deepEqual([...p.wire].sort((a, b) => a - b), range(0, total - 1));
+          assert.deepEqual(p.delivered, range(0, total - 1));
+          assert.equal(p.rx.stats.rx.lost, 0);
+        },
+      ),
+    );
+  });
+});
