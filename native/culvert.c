@@ -32,6 +32,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -267,6 +268,88 @@ static napi_value sock_open(napi_env env, napi_callback_info info) {
   NAPI_OK(napi_set_element(env, arr, 0, mk_i32(env, fd)));
   NAPI_OK(napi_set_element(env, arr, 1, mk_u32(env, kind == KIND_UDP ? ntohs(sa.sin_port) : 0)));
   return arr;
+}
+
+/* tcpOpen(addr: u32, mark: u32, dev: string, peer: u32, port: u32) -> [fd, errno]
+ * A TCP socket for Node's net.Socket({ fd }): SO_MARK and SO_BINDTODEVICE must be set
+ * before the SYN leaves (pptp(8) --rtmark marks the control connection too), which
+ * net.connect() cannot do. Optionally bound to `addr` (0 = any), then a non-blocking
+ * connect() to peer:port is started: errno is 0 (connected at once) or EINPROGRESS
+ * (wait for writability, then read SO_ERROR: tcpError). Any other failure throws, with
+ * the fd closed. */
+static napi_value tcp_open(napi_env env, napi_callback_info info) {
+  size_t argc = 5;
+  napi_value argv[5];
+  NAPI_OK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  uint32_t addr, mark, peer, port;
+  char dev[IFNAMSIZ] = {0};
+  if (argc < 5 || !arg_u32(env, argv[0], &addr) || !arg_u32(env, argv[1], &mark) ||
+      napi_get_value_string_utf8(env, argv[2], dev, sizeof dev, NULL) != napi_ok ||
+      !arg_u32(env, argv[3], &peer) || !arg_u32(env, argv[4], &port) || port == 0 || port > 65535) {
+    napi_throw_type_error(env, "IO_ERR_BAD_ARG", "tcpOpen(addr, mark, dev, peer, port)");
+    return NULL;
+  }
+  int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_TCP);
+  if (fd < 0) return throw_errno(env, "socket(TCP)", errno);
+  if (mark != 0 && setsockopt(fd, SOL_SOCKET, SO_MARK, &mark, sizeof mark) < 0) {
+    int e = errno;
+    close(fd);
+    return throw_errno(env, "setsockopt(SO_MARK) (needs CAP_NET_ADMIN)", e);
+  }
+  if (dev[0] && setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, dev, (socklen_t)strlen(dev)) < 0) {
+    int e = errno;
+    close(fd);
+    return throw_errno(env, "setsockopt(SO_BINDTODEVICE)", e);
+  }
+  struct sockaddr_in sa;
+  if (addr != 0) {
+    memset(&sa, 0, sizeof sa);
+    sa.sin_family = AF_INET;
+    sa.sin_addr.s_addr = htonl(addr);
+    if (bind(fd, (struct sockaddr *)&sa, sizeof sa) < 0) {
+      int e = errno;
+      close(fd);
+      return throw_errno(env, "bind", e);
+    }
+  }
+  memset(&sa, 0, sizeof sa);
+  sa.sin_family = AF_INET;
+  sa.sin_addr.s_addr = htonl(peer);
+  sa.sin_port = htons((uint16_t)port);
+  int err = 0;
+  if (connect(fd, (struct sockaddr *)&sa, sizeof sa) < 0) {
+    err = errno;
+    if (err != EINPROGRESS) {
+      close(fd);
+      return throw_errno(env, "connect", err);
+    }
+  }
+  napi_value arr;
+  NAPI_OK(napi_create_array_with_length(env, 2, &arr));
+  NAPI_OK(napi_set_element(env, arr, 0, mk_i32(env, fd)));
+  NAPI_OK(napi_set_element(env, arr, 1, mk_i32(env, err)));
+  return arr;
+}
+
+/* tcpError(fd) -> errno of a finished non-blocking connect (SO_ERROR; 0 = connected),
+ * or -1 while it is still in progress (not writable yet). */
+static napi_value tcp_error(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  uint32_t fd;
+  NAPI_OK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 1 || !arg_u32(env, argv[0], &fd)) {
+    napi_throw_type_error(env, "IO_ERR_BAD_ARG", "tcpError(fd)");
+    return NULL;
+  }
+  struct pollfd p = {.fd = (int)fd, .events = POLLOUT};
+  int r = poll(&p, 1, 0);
+  if (r < 0) return throw_errno(env, "poll", errno);
+  if (r == 0) return mk_i32(env, -1);
+  int e = 0;
+  socklen_t el = sizeof e;
+  if (getsockopt((int)fd, SOL_SOCKET, SO_ERROR, &e, &el) < 0) return throw_errno(env, "getsockopt(SO_ERROR)", errno);
+  return mk_i32(env, e);
 }
 
 /* ---------- channel core ---------- */
@@ -1121,6 +1204,8 @@ NAPI_MODULE_INIT() {
     {"chanStats", NULL, chan_stats, NULL, NULL, NULL, napi_enumerable, NULL},
     {"chanClose", NULL, chan_close, NULL, NULL, NULL, napi_enumerable, NULL},
     {"fdClose", NULL, fd_close, NULL, NULL, NULL, napi_enumerable, NULL},
+    {"tcpOpen", NULL, tcp_open, NULL, NULL, NULL, napi_enumerable, NULL},
+    {"tcpError", NULL, tcp_error, NULL, NULL, NULL, napi_enumerable, NULL},
     {"nlLink", NULL, nl_link, NULL, NULL, NULL, napi_enumerable, NULL},
     {"nlAddr", NULL, nl_addr, NULL, NULL, NULL, napi_enumerable, NULL},
     {"nlError", NULL, nl_error, NULL, NULL, NULL, napi_enumerable, NULL},
