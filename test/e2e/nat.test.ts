@@ -284,3 +284,81 @@ test('pptp through a NAT without the conntrack helper: no call gets through, cle
     await topo.destroy();
   }
 });
+
+/** Apply an nft script in the NAT's namespace (one transaction). */
+function nft(nat: Machine, script: string): void {
+  execFileSync('ip', ['netns', 'exec', nat.ns, 'nft', '-f', '-'], { input: script, encoding: 'utf8', stdio: ['pipe', 'pipe', 'pipe'] });
+}
+
+test('l2tp through a NAT that rebinds: the NAT moves one LAC to a new outside port mid-tunnel; the LNS follows the tunnel there, no redial, the other LAC undisturbed', async () => {
+  // A Hello every 2 s (daemons inherit the environment): the LAC's next control message
+  // after the move is what shows the LNS the new port (data alone never moves a tunnel).
+  process.env.CULVERT_L2TP_HELLO = '2';
+  let lab: NatLab;
+  try {
+    lab = await natLab('r', true);
+  } finally {
+    delete process.env.CULVERT_L2TP_HELLO;
+  }
+  const { topo, srv, nat, c1, c2 } = lab;
+  try {
+    // c1's L2TP leaves as 198.18.1.254:40001 (c2 keeps plain masquerade).
+    nft(nat, 'insert rule ip culvert_nat post ip saddr 198.18.2.2 oifname "ether1" udp sport 1701 snat to 198.18.1.254:40001\n');
+    await srv.cmd('/ip pool add name=l2tp-pool ranges=198.19.10.10-198.19.10.50');
+    await srv.cmd('/ppp profile add name=l2tp-prof local-address=198.19.10.1 remote-address=l2tp-pool use-encryption=yes');
+    await srv.cmd('/ppp secret add name=u1 password=p1-secret service=l2tp profile=l2tp-prof');
+    await srv.cmd('/ppp secret add name=u2 password=p2-secret service=l2tp profile=l2tp-prof');
+    await srv.cmd('/interface l2tp-server server set enabled=yes');
+    await c1.cmd('/interface l2tp-client add name=l2tp-out1 connect-to=198.18.1.1 user=u1 password=p1-secret disabled=no');
+    await c2.cmd('/interface l2tp-client add name=l2tp-out1 connect-to=198.18.1.1 user=u2 password=p2-secret disabled=no');
+    for (const c of [c1, c2]) await waitOutput(c, '/interface l2tp-client monitor l2tp-out1 once', /status: "?connected/, 30000);
+    await waitOutput(srv, '/ppp active print', /\bu1\b[\s\S]*\bu2\b|\bu2\b[\s\S]*\bu1\b/);
+    await waitFor(() => c1.ping('198.19.10.1', 1) === 1, 15000, 'first echo through c1');
+    await waitFor(() => c2.ping('198.19.10.1', 1) === 1, 15000, 'first echo through c2');
+    assert.match(conntrack(nat), /src=198\.18\.2\.2 dst=198\.18\.1\.1 sport=1701 dport=1701 src=198\.18\.1\.1 dst=198\.18\.1\.254 sport=1701 dport=40001/);
+
+    // The move must not land while a control message of c1's is still unacknowledged: its
+    // retransmission from the new port is a duplicate to the LNS, which (by design: a
+    // duplicate proves nothing) neither follows it nor answers it there, so the call would
+    // end when c1's retries run out (see the report of issue #6). So move right after the
+    // LNS acknowledged c1's last one: a ZLB (T bit, 12-octet L2TP header) to :40001. c1's
+    // next Hello is then 2 s away, a new message the LNS follows.
+    nft(nat, [
+      'add counter ip culvert_nat zlb_c1',
+      'add chain ip culvert_nat watch { type filter hook prerouting priority raw; policy accept; }',
+      'add rule ip culvert_nat watch iifname "ether1" udp dport 40001 udp length 20 @th,64,1 1 counter name zlb_c1',
+      '',
+    ].join('\n'));
+    const zlbs = () => Number(/packets (\d+)/.exec(nat.exec('nft', 'list', 'counter', 'ip', 'culvert_nat', 'zlb_c1'))?.[1] ?? 0);
+    const z0 = zlbs();
+    await waitFor(() => zlbs() > z0, 10000, 'the LNS acknowledges a Hello of c1');
+
+    // The rebinding: c1's flow gets a fresh conntrack zone, so its old mapping no longer
+    // applies in either direction (answers to :40001 die at the NAT) and its next packet
+    // leaves from :40002, as after a NAT's mapping timed out.
+    nft(nat, [
+      'flush chain ip culvert_nat post',
+      'add rule ip culvert_nat post ip saddr 198.18.2.2 oifname "ether1" udp sport 1701 snat to 198.18.1.254:40002',
+      'add rule ip culvert_nat post ip saddr 198.18.2.0/24 oifname "ether1" masquerade',
+      'add chain ip culvert_nat zone { type filter hook prerouting priority raw; policy accept; }',
+      'add rule ip culvert_nat zone ip saddr 198.18.2.2 ct zone set 1',
+      'add rule ip culvert_nat zone iifname "ether1" udp dport { 40001, 40002 } ct zone set 1',
+      '',
+    ].join('\n'));
+    const terminated = () => (c1.daemon!.stderr().match(/l2tp-out1: terminated/g) ?? []).length;
+    const before = terminated();
+    const p2 = pingAsync(c2, '198.19.10.1', 30);
+    await waitFor(() => /peer moved from 198\.18\.1\.254:40001 to 198\.18\.1\.254:40002/.test(srv.daemon!.stderr()), 20000, `the LNS follows the tunnel; log:\n${srv.daemon!.stderr().slice(-3000)}\nconntrack:\n${conntrack(nat)}`);
+    await waitFor(() => c1.ping('198.19.10.1', 1) === 1, 15000, 'c1 passes traffic again');
+    assert.equal(await pingAsync(c1, '198.19.10.1', 10), 10, 'c1 through its new port');
+    assert.equal(await p2, 30, 'c2 undisturbed while c1 moved');
+    assert.match(conntrack(nat), /src=198\.18\.2\.2 dst=198\.18\.1\.1 sport=1701 dport=1701 src=198\.18\.1\.1 dst=198\.18\.1\.254 sport=1701 dport=40002 .*zone=1/);
+    assert.equal(terminated(), before, 'no redial: the same call carried on');
+    assert.match(await c1.cmd('/interface l2tp-client monitor l2tp-out1 once'), /status: "?connected/);
+    const active = await srv.cmd('/ppp active print');
+    assert.match(active, /u1\s+l2tp\s+198\.18\.1\.254\b/);
+    assert.match(active, /u2\s+l2tp\s+198\.18\.1\.254\b/);
+  } finally {
+    await topo.destroy();
+  }
+});
