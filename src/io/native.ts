@@ -28,6 +28,8 @@ interface Addon {
   chanStats(h: object, out: Float64Array): number;
   chanClose(h: object): void;
   fdClose(fd: number): void;
+  tcpOpen(addr: number, mark: number, dev: string, peer: number, port: number): [number, number];
+  tcpError(fd: number): number;
   nlLink(name: string, ifindex: number, mtu: number, txqlen: number, up: number): number;
   nlAddr(add: boolean, name: string, ifindex: number, local: number, prefix: number, hasPeer: boolean, peer: number): number;
   nlError(): string;
@@ -287,6 +289,66 @@ export class RawSocket extends Channel {
     const [fd] = wrap(() => n.sockOpen(ChannelKind.Raw, ipv4ToU32(address), protocol, opts.mark ?? 0,
       opts.device ?? '', opts.sendBuffer ?? 0));
     return new RawSocket(fd, address, protocol, opts);
+  }
+}
+
+// ---- TCP sockets that Node cannot make ---------------------------------------------------
+
+export interface TcpDialOptions {
+  /** Local IPv4 address to bind before connecting (default any). */
+  address?: string;
+  /** SO_MARK, set before the SYN leaves (pptp(8) --rtmark). Needs CAP_NET_ADMIN. */
+  mark?: number;
+  /** SO_BINDTODEVICE. */
+  device?: string;
+}
+
+/**
+ * A TCP connection that is being made: a non-blocking socket with SO_MARK and/or
+ * SO_BINDTODEVICE set before connect() (Node's net.connect() applies socket options only
+ * after the SYN). Poll `result()` until it is not undefined, then hand `fd` to
+ * `new net.Socket({ fd })`: Node then owns it (reads, writes, and destroy() closes it).
+ * Until then `close()` gives it back.
+ */
+export class TcpDial {
+  private open = true;
+
+  private constructor(readonly fd: number, private readonly n: Addon) {}
+
+  /** Starts connecting to host:port. Throws IoError (IO_ERR_NO_CAPABILITY for a mark without CAP_NET_ADMIN, IO_ERR_SYSCALL...). */
+  static start(host: string, port: number, opts: TcpDialOptions = {}): TcpDial {
+    if (!Number.isInteger(port) || port < 1 || port > 65535) throw new IoError('IO_ERR_BAD_ARG', `TCP port ${port} must be 1..65535`);
+    const mark = opts.mark ?? 0;
+    if (!Number.isInteger(mark) || mark < 0 || mark > 0xffffffff) throw new IoError('IO_ERR_BAD_ARG', `mark ${mark} must be 0..4294967295`);
+    const n = loadNative();
+    const [fd] = wrap(() => n.tcpOpen(ipv4ToU32(opts.address ?? '0.0.0.0'), mark, opts.device ?? '', ipv4ToU32(host), port));
+    return new TcpDial(fd, n);
+  }
+
+  /**
+   * undefined while the connect is in progress; then 0 (connected) or the errno that
+   * failed it, e.g. ECONNREFUSED (the fd is then closed here).
+   */
+  result(): number | undefined {
+    if (!this.open) throw new IoError('IO_ERR_CLOSED', 'TCP dial already closed or handed over');
+    const e = wrap(() => this.n.tcpError(this.fd));
+    if (e < 0) return undefined;
+    if (e !== 0) this.close();
+    return e;
+  }
+
+  /** The connection is established: the caller wraps `fd` and owns it from now on. */
+  handOver(): number {
+    if (!this.open) throw new IoError('IO_ERR_CLOSED', 'TCP dial already closed or handed over');
+    this.open = false;
+    return this.fd;
+  }
+
+  /** Give the socket back (time-out, hang-up while dialing). Idempotent. */
+  close(): void {
+    if (!this.open) return;
+    this.open = false;
+    this.n.fdClose(this.fd);
   }
 }
 

@@ -151,15 +151,28 @@ const PPTP_CLIENT_OPTIONS: Prop[] = [
   ...PPTP_TUNING,
   // pptp(8) --nohostroute when no: no host route to the server via the old gateway (ROUTING).
   { name: 'add-host-route', type: T.bool, default: 'yes', hideIfDefault: true },
-  // pptp(8) --rtmark: SO_MARK on the GRE packets, for policy routing (ip rule fwmark).
+  // pptp(8) --rtmark: SO_MARK on the TCP control connection (set before its SYN) and on the
+  // GRE packets, for policy routing (ip rule fwmark).
   { name: 'routing-mark', type: T.int(1, 4294967295), hideIfDefault: true },
   // pptp(8) --localbind: source address of the TCP control connection and of GRE.
   { name: 'src-address', type: T.ipv4, hideIfDefault: true },
   // pptp(8) --phone: the Phone Number field of Outgoing-Call-Request (RFC 2637 §2.7, 64 octets).
   { name: 'phone-number', type: pptpField(64), default: '', hideIfDefault: true },
+  // pptp(8) --test-type: send GRE to the server out of order on purpose, to test its reorder
+  // buffer: 0 off, 1 one swap, 2 twelve packets last-first then ascending, 3 twelve reversed.
+  { name: 'reorder-test-type', type: T.int(0, 3), default: '0', hideIfDefault: true },
+  // pptp(8) --test-rate: GRE packets sent in order before each test.
+  { name: 'reorder-test-rate', type: T.int(1, 1_000_000), default: '100', hideIfDefault: true },
 ];
 
-/** pptp(8) STATISTICS of a call's GRE session, as `monitor` shows them (names follow the man page). */
+/**
+ * pptp(8) STATISTICS of a call's GRE session, as `monitor` shows them (names follow the man
+ * page). gre-rx-errors, and the parts of gre-tx-failed / gre-tx-short that happen past the
+ * call's own send (the kernel refused a datagram; the socket's send queue was full), are
+ * counted by the GRE socket, which all calls on one local address and routing-mark share:
+ * each such call shows what its socket counted while it was up (per socket, as in pptp(8),
+ * where one process is one call). See src/io/pptp/gre-socket.ts GreIoCounters.
+ */
 export const PPTP_GRE_MONITOR = [
   'gre-rx-accepted', 'gre-rx-lost', 'gre-rx-under-win', 'gre-rx-over-win', 'gre-rx-buffered', 'gre-rx-errors',
   'gre-rx-truncated', 'gre-rx-invalid', 'gre-rx-acks', 'gre-tx-sent', 'gre-tx-failed', 'gre-tx-short', 'gre-tx-acks',

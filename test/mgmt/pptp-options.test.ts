@@ -13,7 +13,7 @@ import { emptyConfig } from '../../src/mgmt/model.js';
 import { RuntimeRegistry, type ConfigView, type Runtime } from '../../src/mgmt/runtime.js';
 import { menuByPath, prop, PPTP_GRE_MONITOR } from '../../src/mgmt/schema.js';
 import { ConfigError } from '../../src/errors.js';
-import { greMonitor, msOf, pptpTuning } from '../../src/io/runtime/pptp.js';
+import { greMonitor, msOf, pptpTuning, reorderTest } from '../../src/io/runtime/pptp.js';
 
 const CLIENT = '/interface pptp-client';
 const SERVER = '/interface pptp-server server';
@@ -55,7 +55,7 @@ beforeEach(async () => {
 describe('pptp(8) options in the console', () => {
   it('are hidden while default: print detail and export of a plain entry are unchanged', async () => {
     const detail = await ok(`${CLIENT} print detail`);
-    for (const p of ['reorder-timeout', 'reorder-buffer', 'echo-idle-wait', 'echo-max-wait', 'add-host-route', 'routing-mark', 'src-address', 'phone-number']) {
+    for (const p of ['reorder-timeout', 'reorder-buffer', 'echo-idle-wait', 'echo-max-wait', 'add-host-route', 'routing-mark', 'src-address', 'phone-number', 'reorder-test-type', 'reorder-test-rate']) {
       assert.doesNotMatch(detail, new RegExp(p), `${p} hidden`);
     }
     assert.doesNotMatch(await ok(`${SERVER} print`), /reorder|echo-/);
@@ -128,6 +128,23 @@ describe('pptp(8) options in the console', () => {
     assert.equal(msOf(undefined, 7), 7);
   });
 
+  it('reorder-test-type / reorder-test-rate (pptp(8) --test-type / --test-rate): client only, shown while not default, read by the runtime', async () => {
+    assert.deepEqual(reorderTest(rec.view!.list(CLIENT)[0].values), { reorderTestType: 0, reorderTestRate: 100 });
+    await ok(`${CLIENT} set 0 reorder-test-type=3 reorder-test-rate=20`);
+    assert.match((await ok(`${CLIENT} print detail`)).replace(/\s+/g, ' '), /reorder-test-type=3 reorder-test-rate=20/);
+    assert.match(await ok(`${CLIENT} export`), /reorder-test-type=3 reorder-test-rate=20/);
+    assert.deepEqual(reorderTest(rec.view!.list(CLIENT)[0].values), { reorderTestType: 3, reorderTestRate: 20 });
+    await ok(`${CLIENT} set 0 reorder-test-type=0 reorder-test-rate=100`);
+    assert.doesNotMatch(await ok(`${CLIENT} export`), /reorder-test/);
+    const before = await ok('/export');
+    await fails(`${CLIENT} set 0 reorder-test-type=4`, /reorder-test-type: must be 0\.\.3/);
+    await fails(`${CLIENT} set 0 reorder-test-type=swap`, /reorder-test-type: must be 0\.\.3/);
+    await fails(`${CLIENT} set 0 reorder-test-rate=0`, /reorder-test-rate: must be 1\.\.1000000/);
+    await fails(`${CLIENT} set 0 reorder-test-rate=1000001`, /reorder-test-rate: must be 1\.\.1000000/);
+    assert.equal(await ok('/export'), before);
+    await assert.rejects(engine.run(`${SERVER} set reorder-test-type=1`, s), /unknown argument reorder-test-type/);
+  });
+
   it('monitor lists the pptp(8) STATISTICS on the PPTP menus only', () => {
     const g = greMonitor({
       rx: { accepted: 1, lost: 2, underWin: 3, overWin: 4, buffered: 5, errors: 6, truncated: 7, invalid: 8, acks: 9 },
@@ -142,7 +159,7 @@ describe('pptp(8) options in the console', () => {
 
   it('fuzz: the new value types throw nothing but ConfigError, and their output parses to itself', () => {
     const client = menuByPath(CLIENT)!;
-    const names = ['reorder-timeout', 'reorder-buffer', 'echo-idle-wait', 'echo-max-wait', 'add-host-route', 'routing-mark', 'src-address', 'phone-number'];
+    const names = ['reorder-timeout', 'reorder-buffer', 'echo-idle-wait', 'echo-max-wait', 'add-host-route', 'routing-mark', 'src-address', 'phone-number', 'reorder-test-type', 'reorder-test-rate'];
     const types = names.map((n) => prop(client, n)!);
     const input = fc.oneof(
       fc.string(),

@@ -7,12 +7,14 @@
  * protocol; this file only pumps bytes.
  */
 import * as net from 'node:net';
+import { getSystemErrorName } from 'node:util';
 import type { Clock, Timer } from '../../protocol/clock.js';
 import { PptpClientCall, PPTP_IP_HEADROOM, type CallStatusEvent, type PppConfig, type GreTuning } from '../../protocol/pptp/index.js';
 import { RealClock } from '../real-clock.js';
 import { ipv4ToU32 } from '../ipv4.js';
+import { TcpDial } from '../native.js';
 import type { PppInterface, TunnelTransport } from '../ppp-interface.js';
-import { greSocket, type SharedGreSocket } from './gre-socket.js';
+import { GreIoShare, greSocket, type SharedGreSocket } from './gre-socket.js';
 
 export const PPTP_PORT = 1723;
 
@@ -22,7 +24,11 @@ export interface PptpClientConnectionOptions {
   port?: number;
   /** Local address to bind TCP and GRE to (default any). */
   localAddress?: string;
-  /** SO_MARK for the GRE socket (pptp(8) --rtmark). */
+  /**
+   * SO_MARK (pptp(8) --rtmark) for the GRE socket and the TCP control connection: with a
+   * mark the addon makes the TCP socket (the mark must be on it before the SYN) and Node
+   * takes it over once connected.
+   */
   mark?: number;
   ppp: PppConfig;
   /** pptp(8) --timeout / --nobuffer (and the window). */
@@ -52,9 +58,12 @@ export class PptpClientConnection {
   private sock: net.Socket | undefined;
   private gre: SharedGreSocket | undefined;
   private releaseGre: (() => void) | undefined;
+  private greIo: GreIoShare | undefined;
   private ended = false;
   private batchBuf: Uint8Array | undefined;
   private forceTimer: Timer | undefined;
+  private dial: TcpDial | undefined;
+  private dialTimer: Timer | undefined;
   private readonly clock: Clock;
 
   constructor(o: PptpClientConnectionOptions) {
@@ -100,12 +109,17 @@ export class PptpClientConnection {
         },
         batchEnd: () => iface.endRx(),
       });
+      this.greIo = new GreIoShare(this.gre);
     } catch (e) {
       this.end(`cannot open GRE socket: ${(e as Error).message}`);
       return;
     }
     this.status = 'dialing';
     o.onStatus?.({ status: 'dialing' });
+    if (o.mark) {
+      this.dialMarked(o.mark);
+      return;
+    }
     const sock = net.connect({ host: o.connectTo, port: o.port ?? PPTP_PORT, localAddress: o.localAddress });
     this.sock = sock;
     sock.setNoDelay(true);
@@ -116,6 +130,71 @@ export class PptpClientConnection {
       sock.setTimeout(0);
       this.call.start();
     });
+    this.wire(sock);
+  }
+
+  /**
+   * The TCP connection with SO_MARK set before the SYN (Node's net cannot): the addon
+   * starts a non-blocking connect, we poll for its result (1 ms, doubling to 50 ms, up to
+   * the connect time-out), then net.Socket takes the fd over and the call starts as on
+   * 'connect' above.
+   */
+  private dialMarked(mark: number): void {
+    const o = this.o;
+    const fail = (why: string) => {
+      this.reason ??= `cannot connect to ${o.connectTo}: ${why}`;
+      this.end(this.reason);
+    };
+    try {
+      this.dial = TcpDial.start(o.connectTo, o.port ?? PPTP_PORT, { address: o.localAddress, mark });
+    } catch (e) {
+      // The addon's message ends in "(errno N)": name it as net would (ENETUNREACH...).
+      const m = /\(errno (\d+)\)/.exec((e as Error).message);
+      fail(m ? getSystemErrorName(-Number(m[1])) : (e as Error).message);
+      return;
+    }
+    const deadline = this.clock.now() + (o.connectTimeoutMs ?? 10_000);
+    let wait = 1;
+    const check = () => {
+      this.dialTimer = undefined;
+      const d = this.dial;
+      if (!d || this.ended) return;
+      let r: number | undefined;
+      try {
+        r = d.result();
+      } catch (e) {
+        this.dial = undefined;
+        d.close();
+        fail((e as Error).message);
+        return;
+      }
+      if (r === undefined) {
+        if (this.clock.now() >= deadline) {
+          this.dial = undefined;
+          d.close();
+          fail('connection timed out');
+          return;
+        }
+        this.dialTimer = this.clock.setTimer(wait, check);
+        wait = Math.min(50, wait * 2);
+        return;
+      }
+      this.dial = undefined;
+      if (r !== 0) {
+        fail(getSystemErrorName(-r));
+        return;
+      }
+      const sock = new net.Socket({ fd: d.handOver() });
+      this.sock = sock;
+      sock.setNoDelay(true);
+      this.wire(sock);
+      this.call.start();
+    };
+    check();
+  }
+
+  private wire(sock: net.Socket): void {
+    const o = this.o;
     sock.on('data', (c: Buffer) => this.call.receiveTcp(c));
     sock.on('error', (e: NodeJS.ErrnoException) => {
       this.reason ??= `cannot connect to ${o.connectTo}: ${e.code ?? e.message}`;
@@ -179,12 +258,18 @@ export class PptpClientConnection {
     if (this.ended) return;
     this.ended = true;
     this.forceTimer?.cancel();
+    this.dialTimer?.cancel();
+    this.dialTimer = undefined;
+    this.dial?.close();
+    this.dial = undefined;
     // The PPP reason (e.g. "LCP missed echo reply") says more than the control channel's.
     this.reason ??= this.call.session?.reason ?? reason;
     this.status = 'terminated';
     const wasConnected = this.connected;
     this.connected = false;
     void this.o.iface.linkDown(this.reason);
+    this.syncGreIo();
+    this.greIo = undefined;
     this.releaseGre?.();
     this.releaseGre = undefined;
     this.gre = undefined;
@@ -199,7 +284,14 @@ export class PptpClientConnection {
     this.o.onEnd?.(this.reason, wasConnected);
   }
 
+  /** The call's counters; the GRE socket's errors since the call began are folded in (GreIoShare). */
   get stats() {
+    this.syncGreIo();
     return this.call.stats;
+  }
+
+  private syncGreIo(): void {
+    const g = this.call.session?.gre;
+    if (g && this.greIo) this.greIo.sync(g);
   }
 }

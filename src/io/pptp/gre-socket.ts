@@ -10,6 +10,7 @@
  * batched TUN writes.
  */
 import { IoError } from '../../errors.js';
+import type { GreSession } from '../../protocol/pptp/gre-session.js';
 import { META_WORDS, RawSocket } from '../native.js';
 import { TxBatch } from '../tx-batch.js';
 
@@ -29,6 +30,24 @@ export interface GreSocketStats {
   packets: number;
 }
 
+/**
+ * The socket's share of pptp(8)'s STATISTICS, which the protocol layer cannot see (what
+ * a call's own sends returned it counts itself, as gre-tx-failed).
+ */
+export interface GreIoCounters {
+  /** recvmmsg() failed (pptp(8) rx_errors): the addon's rxErrors. */
+  rxErrors: number;
+  /** The kernel refused a datagram the addon handed it (sendmmsg error: EPERM from a firewall, EMSGSIZE, ENOBUFS...): txErrors. */
+  txFailed: number;
+  /**
+   * Taken for sending but dropped before the kernel saw it: the kernel took less than
+   * asked (EAGAIN) and the socket's send queue was full. A raw socket never writes part of
+   * a datagram, so this is the nearest thing to pptp(8)'s short write. txDropped, less
+   * the drops send() already reported to the call.
+   */
+  txShort: number;
+}
+
 export class SharedGreSocket {
   readonly stats: GreSocketStats = { malformed: 0, noListener: 0, packets: 0 };
   private readonly byPeer = new Map<number, GreListener>();
@@ -36,6 +55,8 @@ export class SharedGreSocket {
   private readonly touched: GreListener[] = [];
   private refs = 0;
   private readonly tx: TxBatch;
+  /** send() calls the socket did not take (counted by the call as gre-tx-failed). */
+  private notTaken = 0;
 
   constructor(readonly key: string, readonly sock: RawSocket, private readonly onLast: () => void) {
     this.tx = new TxBatch(sock);
@@ -68,9 +89,21 @@ export class SharedGreSocket {
     };
   }
 
-  /** Sends one GRE packet (buf[off, off+len) from the GRE header on) to `dst`. */
+  /**
+   * Sends one GRE packet (buf[off, off+len) from the GRE header on) to `dst`, after what
+   * is queued: packets leave in the order they were given (a send-order test relies on it).
+   */
   send(dst: number, buf: Uint8Array, off: number, len: number): boolean {
-    return this.sock.sendOne(buf, off, len, dst, 0) === 1;
+    if (this.tx.count > 0) this.tx.flush();
+    if (this.sock.sendOne(buf, off, len, dst, 0) === 1) return true;
+    this.notTaken++;
+    return false;
+  }
+
+  /** The socket's error counters so far (cumulative; they survive close()). */
+  ioCounters(): GreIoCounters {
+    const st = this.sock.stats();
+    return { rxErrors: st.rxErrors, txFailed: st.txErrors, txShort: Math.max(0, st.txDropped - this.notTaken) };
   }
 
   /**
@@ -133,4 +166,28 @@ export function greSocket(address = '0.0.0.0', mark = 0): SharedGreSocket {
     sockets.set(key, s);
   }
   return s;
+}
+
+/**
+ * One call's view of its socket's error counters: what the socket counted since the call
+ * began is added to the call's GreStats (rx.errors, tx.failed, tx.short) on each sync().
+ * The socket is shared by every call on the same local address and mark, so an error is
+ * counted for each call that was on it at the time (per socket, like pptp(8), where one
+ * process owns one call and its socket).
+ */
+export class GreIoShare {
+  private last: GreIoCounters;
+
+  constructor(private readonly sock: SharedGreSocket) {
+    this.last = sock.ioCounters();
+  }
+
+  sync(gre: GreSession): void {
+    const now = this.sock.ioCounters();
+    const l = this.last;
+    if (now.rxErrors > l.rxErrors) gre.noteRxError(now.rxErrors - l.rxErrors);
+    if (now.txFailed > l.txFailed) gre.noteTxFailed(now.txFailed - l.txFailed);
+    if (now.txShort > l.txShort) gre.noteTxShort(now.txShort - l.txShort);
+    this.last = now;
+  }
 }

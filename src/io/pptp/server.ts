@@ -17,7 +17,8 @@ import type { AuthVerifier } from '../../protocol/ppp/auth/types.js';
 import { RealClock } from '../real-clock.js';
 import { PppInterface, type PppInterfaceOptions } from '../ppp-interface.js';
 import { peerSettings, sessionVerifier, type ServerSessionSettings } from '../server-session.js';
-import { greSocket, type SharedGreSocket } from './gre-socket.js';
+import { GreIoShare, greSocket, type SharedGreSocket } from './gre-socket.js';
+import type { GreStats } from '../../protocol/pptp/gre-session.js';
 import { PPTP_PORT } from './client.js';
 
 export type { ServerSessionSettings };
@@ -92,6 +93,8 @@ export class PptpServerAdapter {
   private rxBuf: Uint8Array | undefined;
   private closing = false;
   private batchBuf: Uint8Array | undefined;
+  /** Each call's share of the GRE socket's error counters, from when the call appeared. */
+  private readonly greIo = new WeakMap<PptpServerCall, GreIoShare>();
 
   constructor(o: PptpServerAdapterOptions) {
     this.o = o;
@@ -195,6 +198,16 @@ export class PptpServerAdapter {
     this.releaseGre = undefined;
   }
 
+  /**
+   * A call's pptp(8) counters, with the GRE socket's read errors and sends that failed or
+   * were dropped past the call (the socket is shared: see GreIoShare) folded in.
+   */
+  greStats(s: ServerSession): GreStats {
+    const g = s.call.session.gre;
+    this.greIo.get(s.call)?.sync(g);
+    return g.stats;
+  }
+
   /** GRE-level counters: protocol layer's plus the raw socket's. */
   greCounters(): Record<string, number> {
     const st = this.server.stats;
@@ -283,6 +296,7 @@ export class PptpServerAdapter {
       rec = { id: call.callId, call, callerId: call.peer, dynamic: true, status: e.status };
       this.sessions.set(call.callId, rec);
     }
+    if (this.gre && !this.greIo.has(call)) this.greIo.set(call, new GreIoShare(this.gre));
     rec.status = e.status;
     if (e.status === 'connected' && e.info && !rec.iface) {
       void this.bringUp(rec, e);

@@ -15,7 +15,8 @@
  *
  * pptp(8) options (culvert extensions of the menus, see schema.ts): reorder-timeout,
  * reorder-buffer, echo-idle-wait, echo-max-wait on both sides; the client also has
- * add-host-route, routing-mark, src-address and phone-number. Without routing-mark /
+ * add-host-route, routing-mark (TCP and GRE), src-address, phone-number and the send-order
+ * tests reorder-test-type / reorder-test-rate. Without routing-mark /
  * src-address the environment's CULVERT_PPTP_RTMARK (SO_MARK on GRE) and
  * CULVERT_PPTP_CLIENT_ADDRESS (binds TCP and GRE) still apply. `monitor` adds the pptp(8)
  * STATISTICS of the call's GRE session (gre-rx-accepted ... gre-rtt), and SIGUSR1 logs
@@ -28,7 +29,7 @@ import type { PppConfig } from '../../protocol/pptp/index.js';
 import { PppInterface, type PppRouteOptions } from '../ppp-interface.js';
 import { PptpClientConnection } from '../pptp/client.js';
 import { PptpServerAdapter, type ServerSession } from '../pptp/server.js';
-import type { GreStats } from '../../protocol/pptp/gre-session.js';
+import type { GreStats, ReorderTestType } from '../../protocol/pptp/gre-session.js';
 import type { GreTuning } from '../../protocol/pptp/call.js';
 import type { LinkStats } from '../../protocol/ppp/link.js';
 import { TunnelClientEntry, type RuntimeLog } from './client-entry.js';
@@ -63,6 +64,14 @@ export function pptpTuning(v: Readonly<Record<string, string>>): { gre: GreTunin
   return {
     gre: { reorderTimeoutMs: msOf(v['reorder-timeout'], 300), nobuffer: v['reorder-buffer'] === 'no' },
     echo: { idleWaitMs: msOf(v['echo-idle-wait'], 60_000), maxEchoWaitMs: msOf(v['echo-max-wait'], 60_000) },
+  };
+}
+
+/** pptp(8) --test-type / --test-rate of a client entry (the send-order tests; off by default). */
+export function reorderTest(v: Readonly<Record<string, string>>): Pick<GreTuning, 'reorderTestType' | 'reorderTestRate'> {
+  return {
+    reorderTestType: (intOrUndefined(v['reorder-test-type']) ?? 0) as ReorderTestType,
+    reorderTestRate: intOrUndefined(v['reorder-test-rate']) ?? 100,
   };
 }
 
@@ -124,7 +133,7 @@ class PptpClientEntry extends TunnelClientEntry<PptpClientConnection> {
       connectTo: v['connect-to'],
       ppp: this.pppConfig(),
       iface: this.iface,
-      gre: t.gre,
+      gre: { ...t.gre, ...reorderTest(v) },
       idleWaitMs: t.echo.idleWaitMs,
       maxEchoWaitMs: t.echo.maxEchoWaitMs,
       phoneNumber: v['phone-number'] || undefined,
@@ -192,9 +201,10 @@ export class PptpRuntime extends TunnelRuntime<PptpClientEntry, ServerSession> {
       n++;
       this.log('info', `statistics ${e.name} (client, server ${e.values['connect-to']}): ${greLine(g)}`);
     }
-    for (const s of this.server?.sessions.values() ?? []) {
+    const srv = this.server;
+    for (const s of srv?.sessions.values() ?? []) {
       n++;
-      this.log('info', `statistics ${s.name ?? `call ${s.id}`} (server, user ${s.user ?? '-'} from ${s.callerId}): ${greLine(s.call.session.gre.stats)}`);
+      this.log('info', `statistics ${s.name ?? `call ${s.id}`} (server, user ${s.user ?? '-'} from ${s.callerId}): ${greLine(srv!.greStats(s))}`);
     }
     if (n === 0) this.log('info', 'statistics: no PPTP calls');
   }
@@ -329,7 +339,7 @@ export class PptpRuntime extends TunnelRuntime<PptpClientEntry, ServerSession> {
     const m = super.monitor(menu, item);
     if (!m || menu !== SERVER_MENU) return m;
     const s = findServerSession('pptp', this.connectedSessions(), item);
-    return s ? { ...m, ...greMonitor(s.call.session.gre.stats) } : m;
+    return s && this.server ? { ...m, ...greMonitor(this.server.greStats(s)) } : m;
   }
 
   protected disconnectCall(id: number): boolean {
@@ -353,7 +363,7 @@ export class PptpRuntime extends TunnelRuntime<PptpClientEntry, ServerSession> {
       for (const s of srv.sessions.values()) {
         if (!s.iface) continue;
         const st = s.call.session.stats;
-        tunnel({ interface: s.name ?? '', service: 'pptp', role: 'server' }, s.iface, s.status === 'connected', st.gre, st.link);
+        tunnel({ interface: s.name ?? '', service: 'pptp', role: 'server' }, s.iface, s.status === 'connected', srv.greStats(s), st.link);
       }
       const l = { interface: 'pptp-server', service: 'pptp', role: 'server' };
       closedCallMetrics(sink, l, srv.stats.closed);

@@ -11,7 +11,7 @@
  */
 import type { Clock, Timer } from '../clock.js';
 import { DATA_HEADROOM, Link, type LinkConfig, type LinkInfo, type LinkStats, type Phase } from '../ppp/link.js';
-import { GRE_HEADROOM, GreSession, type GreStats } from './gre-session.js';
+import { GRE_HEADROOM, GreSession, type GreStats, type ReorderTestType } from './gre-session.js';
 import type { ControlCall, PptpControlConnection } from './control.js';
 
 /** Octets an IPv4 packet given to `sendIp` needs in front of it: GRE header + PPP/MPPE header. */
@@ -40,6 +40,10 @@ export interface GreTuning {
   /** Hold sending to the peer's advertised window (RFC 2637 §4.2). Default false, see below. */
   enforceWindow?: boolean;
   bufferSlots?: number;
+  /** --test-type: permute the send order on purpose, for testing peers (gre-session.ts ReorderTestType). */
+  reorderTestType?: ReorderTestType;
+  /** --test-rate: packets in order between tests (default 100). */
+  reorderTestRate?: number;
 }
 
 /** What a facade passes to the Link (everything but the plumbing the session owns). */
@@ -97,6 +101,8 @@ export class PptpCallSession {
       // throttle the tunnel to a few packets per ack.
       enforceWindow: g.enforceWindow ?? false,
       bufferSlots: g.bufferSlots,
+      reorderTestType: g.reorderTestType,
+      reorderTestRate: g.reorderTestRate,
       // Room for the largest frame either way (MPPE and PPP headers on top of the MTU/MRU).
       maxPayload: Math.min(0xffff, Math.max(2048, (o.ppp.maxMru ?? 1460) + 64, (o.ppp.maxMtu ?? 1460) + 64)),
       onWrite: o.onGreWrite,

@@ -276,19 +276,19 @@ export class GreSession {
     return this.ato;
   }
 
-  /** The io layer saw a read error on the GRE socket. */
-  noteRxError(): void {
-    this.stats.rx.errors++;
+  /** The io layer saw `n` read errors on the GRE socket. */
+  noteRxError(n = 1): void {
+    this.stats.rx.errors += n;
   }
 
-  /** The io layer's send failed after onWrite returned (asynchronous error). */
-  noteTxFailed(): void {
-    this.stats.tx.failed++;
+  /** `n` of the io layer's sends failed after onWrite returned (asynchronous error). */
+  noteTxFailed(n = 1): void {
+    this.stats.tx.failed += n;
   }
 
-  /** The io layer wrote only part of a packet. */
-  noteTxShort(): void {
-    this.stats.tx.short++;
+  /** The io layer wrote only part of `n` packets (or dropped them short of the kernel). */
+  noteTxShort(n = 1): void {
+    this.stats.tx.short += n;
   }
 
   /** Stop: cancel timers, drop buffered packets. Further input is ignored. */

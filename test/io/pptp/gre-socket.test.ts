@@ -6,8 +6,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { SharedGreSocket } from '../../../src/io/pptp/gre-socket.js';
-import { META_WORDS, type RawSocket } from '../../../src/io/native.js';
+import { GreIoShare, SharedGreSocket } from '../../../src/io/pptp/gre-socket.js';
+import { META_WORDS, type ChannelStats, type RawSocket } from '../../../src/io/native.js';
+import { GreSession } from '../../../src/protocol/pptp/gre-session.js';
+import { FakeClock } from '../../../src/protocol/clock.js';
 
 class FakeRaw {
   readonly rx = new Uint8Array(2048 * 8);
@@ -15,7 +17,23 @@ class FakeRaw {
   onBatch: (n: number) => void = () => {};
   closed = false;
   sent: { dst: number; len: number }[] = [];
-  sendOne(_b: Uint8Array, _o: number, len: number, dst: number): number { this.sent.push({ dst, len }); return 1; }
+  /** What the next sends return (1 taken, 0 dropped: the addon counts the drop). */
+  take = 1;
+  st: ChannelStats = {
+    rxPackets: 0, rxBytes: 0, rxTruncated: 0, rxErrors: 0, txPackets: 0, txBytes: 0, txDropped: 0, txErrors: 0,
+    txQueued: 0, queueLength: 0, wakeups: 0, txGsoBatches: 0, rxGroBatches: 0, down: false,
+  };
+  sendOne(_b: Uint8Array, _o: number, len: number, dst: number): number {
+    if (this.take === 0) { this.st.txDropped++; return 0; }
+    this.sent.push({ dst, len });
+    return 1;
+  }
+  /** TxBatch flushes: packets as (offset, length, address) of `meta`. */
+  send(_b: Uint8Array, meta: Uint32Array, count: number): number {
+    for (let i = 0; i < count; i++) this.sent.push({ dst: meta[i * META_WORDS + 2], len: meta[i * META_WORDS + 1] });
+    return count;
+  }
+  stats(): ChannelStats { return { ...this.st }; }
   close(): void { this.closed = true; }
   /** Packets as (IPv4 header length word, total length, source, GRE Key Call ID). */
   inject(pk: { ihlWords: number; len: number; src: number; callId?: number }[]): void {
@@ -98,4 +116,42 @@ test('one server listener per address, one client per server and Call ID; the so
   off2();
   assert.equal(raw.closed, true);
   assert.ok(gone());
+});
+
+test('a direct send leaves after what is queued: packets keep the order they were given in', () => {
+  const { raw, s } = setup();
+  const buf = new Uint8Array(256);
+  s.queue(SERVER, buf, 0, 11);
+  s.queue(SERVER, buf, 16, 12);
+  assert.equal(raw.sent.length, 0);
+  assert.ok(s.send(OTHER, new Uint8Array(40), 0, 13));
+  s.queue(SERVER, buf, 32, 14);
+  s.flush();
+  assert.deepEqual(raw.sent.map((p) => p.len), [11, 12, 13, 14]);
+});
+
+test("the socket's errors reach each call's pptp(8) counters: rx errors, kernel-refused and queue-dropped sends, from when the call began", () => {
+  const { raw, s } = setup();
+  const clock = new FakeClock();
+  const session = () => new GreSession({ clock, localCallId: 1, peerCallId: 2, onWrite: () => true, onPayload: () => {} });
+  raw.st.rxErrors = 5; // before either call: not theirs
+  raw.st.txErrors = 1;
+  const a = session();
+  const shareA = new GreIoShare(s);
+  raw.st.rxErrors += 2;
+  raw.st.txErrors += 3;
+  raw.st.txDropped += 4; // a batch the kernel pushed back on, past the send queue
+  raw.take = 0;
+  assert.equal(s.send(SERVER, new Uint8Array(20), 0, 20), false); // reported to its call: not counted again as short
+  raw.take = 1;
+  const b = session();
+  const shareB = new GreIoShare(s);
+  raw.st.rxErrors += 1;
+  shareA.sync(a);
+  shareB.sync(b);
+  assert.deepEqual([a.stats.rx.errors, a.stats.tx.failed, a.stats.tx.short], [3, 3, 4]);
+  assert.deepEqual([b.stats.rx.errors, b.stats.tx.failed, b.stats.tx.short], [1, 0, 0]);
+  shareA.sync(a); // nothing new: nothing added twice
+  assert.deepEqual([a.stats.rx.errors, a.stats.tx.failed, a.stats.tx.short], [3, 3, 4]);
+  assert.deepEqual(s.ioCounters(), { rxErrors: 8, txFailed: 4, txShort: 4 });
 });
