@@ -83,6 +83,13 @@ function echoRequest(buf: Uint8Array, off: number, src: string, dst: string, id:
   return len;
 }
 
+/** UDP datagrams dropped for a full receive buffer, from /proc/net/snmp (per namespace). */
+function udpRcvbufErrors(snmp: string): number {
+  const [h, v] = snmp.split('\n').filter((l) => l.startsWith('Udp:')).map((l) => l.trim().split(/\s+/));
+  const i = h ? h.indexOf('RcvbufErrors') : -1;
+  return i > 0 && v ? Number(v[i]) : NaN;
+}
+
 function pct(xs: number[], p: number): number {
   if (xs.length === 0) return NaN;
   const s = [...xs].sort((a, b) => a - b);
@@ -201,17 +208,30 @@ async function generator(): Promise<void> {
   rl.on('line', (line) => {
     const cmd = line.trim();
     if (cmd === 'ping') {
+      // Paced, 50 echoes every 5 ms: 1,000 replies at once overflow a default-sized UDP
+      // receive buffer (ours or the LNS's) and would count as sessions that pass no traffic.
       const buf = new Uint8Array(L2TP_IP_HEADROOM + 64);
+      const rcvbuf0 = udpRcvbufErrors(readFileSync('/proc/net/snmp', 'utf8'));
+      const targets = sessions.map((s, i) => ({ s, i })).filter(({ s }) => s.call.isUp && s.addr && s.peer);
       let sent = 0;
-      sessions.forEach((s, i) => {
-        if (!s.call.isUp || !s.addr || !s.peer) return;
-        const len = echoRequest(buf, L2TP_IP_HEADROOM, s.addr, s.peer, i & 0xffff);
-        if (s.call.sendIp(buf, L2TP_IP_HEADROOM, len)) sent++;
-      });
-      // Sessions that were up once and went down since, by reason.
-      const lost: Record<string, number> = {};
-      for (const s of sessions) if (s.up !== undefined && s.down !== undefined) lost[s.reason ?? '?'] = (lost[s.reason ?? '?'] ?? 0) + 1;
-      setTimeout(() => out({ event: 'ping', sent, replied: sessions.filter((s) => s.echoed).length, upNow: sessions.filter((s) => s.call.isUp).length, lost }), 3000);
+      let k = 0;
+      const finish = (): void => {
+        // Sessions that were up once and went down since, by reason.
+        const lost: Record<string, number> = {};
+        for (const s of sessions) if (s.up !== undefined && s.down !== undefined) lost[s.reason ?? '?'] = (lost[s.reason ?? '?'] ?? 0) + 1;
+        const rcvbufDrops = udpRcvbufErrors(readFileSync('/proc/net/snmp', 'utf8')) - rcvbuf0;
+        out({ event: 'ping', sent, replied: sessions.filter((s) => s.echoed).length, upNow: sessions.filter((s) => s.call.isUp).length, lost, rcvbufDrops });
+      };
+      const chunk = (): void => {
+        for (let j = 0; j < 50 && k < targets.length; j++, k++) {
+          const { s, i } = targets[k];
+          const len = echoRequest(buf, L2TP_IP_HEADROOM, s.addr!, s.peer!, i & 0xffff);
+          if (s.call.sendIp(buf, L2TP_IP_HEADROOM, len)) sent++;
+        }
+        if (k < targets.length) setTimeout(chunk, 5);
+        else setTimeout(finish, 3000);
+      };
+      chunk();
     } else if (cmd === 'hangup') {
       hangupAt = performance.now();
       downCount = sessions.filter((s) => s.down !== undefined).length;
@@ -333,8 +353,10 @@ async function one(sessions: number, tunnels: number, auth: string, timeoutS: nu
     const m1 = await probe(d);
     const tuns1 = tunCount(net.b);
     const active = (await d.cli('/ppp active print')).split('\n').filter((l) => /\bs\d{4}\b/.test(l)).length;
+    const lnsRcvbuf0 = udpRcvbufErrors(spawnSync('ip', ['netns', 'exec', net.b, 'cat', '/proc/net/snmp'], { encoding: 'utf8' }).stdout);
     gen.send('ping');
     const ping = await gen.next('ping', 30_000);
+    const lnsRcvbufDrops = udpRcvbufErrors(spawnSync('ip', ['netns', 'exec', net.b, 'cat', '/proc/net/snmp'], { encoding: 'utf8' }).stdout) - lnsRcvbuf0;
     gen.send('hangup');
     const down = await gen.next('down', 90_000);
     // The LNS removes each session's TUN (addresses, routes) after the call is gone: wait for all.
@@ -361,7 +383,8 @@ async function one(sessions: number, tunnels: number, auth: string, timeoutS: nu
       `  LNS RSS: ${mb(m0.rss)} -> ${mb(m1.rss)} MiB (${per(m0.rss, m1.rss)} per session), external+arrayBuffers ${mb(m0.external)} -> ${mb(m1.external)} MiB; after hang-up RSS ${mb(m2.rss)} MiB`,
       `  TUN devices in the LNS namespace: ${tuns0} idle, ${tuns1} with sessions up; /ppp active rows: ${active} up, ${activeAfter} after hang-up`,
       `  LAC sessions still up when probed: ${ping.upNow}/${sessions}${Object.keys(ping.lost).length ? `; went down after coming up: ${JSON.stringify(ping.lost)}` : ''}`,
-      `  one ICMP echo per session to ${LNS_PPP}: ${ping.replied}/${ping.sent} answered through the LNS`,
+      `  one ICMP echo per session to ${LNS_PPP} (50 every 5 ms): ${ping.replied}/${ping.sent} answered through the LNS; ` +
+        `UDP receive-buffer drops meanwhile: LAC ${ping.rcvbufDrops}, LNS ${lnsRcvbufDrops}`,
       `  tear-down (LCP Terminate + CDN per session, from the LAC side): ${down.partial ? `INCOMPLETE ${down.down}/${sessions} down after 60 s` : `${down.down} calls cleared in ${(down.ms / 1000).toFixed(2)} s`}; ` +
         `TUNs ${tuns2 > tuns0 ? `NOT all removed: ${tuns2 - tuns0} left after 180 s` : `all removed ${(tunsGoneMs / 1000).toFixed(2)} s after that`}`,
     ];
