@@ -6,12 +6,16 @@
  *   srv ether1 198.18.1.1 --- 198.18.1.254 rtr 198.18.2.1 --- 198.18.2.2 ether1 cli
  *                                              198.18.3.1 --- 198.18.3.2 ether2
  *
- * The client runs with routing-mark=42 (GRE leaves by ether2), src-address=198.18.2.2,
+ * The client runs with routing-mark=42 (the TCP control connection and GRE leave by ether2), src-address=198.18.2.2,
  * add-default-route=yes add-host-route=no, phone-number, reorder-timeout and 2 s echo
  * waits: the tunnel carries traffic, monitor shows the GRE counters, SIGUSR1 logs them,
  * export shows only what differs from the defaults, and a server that stops answering
  * (kill -STOP) loses the call within seconds with the reason in monitor. The server's own
  * echo waits drop a client that stops answering.
+ *
+ * A second test runs reorder-test-type=3 (pptp(8) --test-type: GRE to the server sent in
+ * reverse order, twelve packets at a time) against a culvert server, whose reorder buffer
+ * puts every packet back in place: no ping lost, gre-rx-buffered > 0, gre-rx-lost 0.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -91,6 +95,20 @@ test('pptp client/server options: routing-mark, src-address, add-host-route=no, 
     let dumpErr = '';
     dump.stderr!.on('data', (d: Buffer) => { dumpErr += d.toString(); });
     await waitFor(() => /listening on/.test(dumpErr), 10000, `tcpdump started (${dumpErr})`);
+    // What the client sends to TCP port 1723, per link (pptp(8) --rtmark marks the control connection too).
+    const ctlOut: Record<string, { file: string; err: string }> = {};
+    for (const dev of ['ether1', 'ether2']) {
+      const c = { file: path.join(tmp, `cli-${dev}.pcap`), err: '' };
+      ctlOut[dev] = c;
+      const p = spawn('ip', ['netns', 'exec', cli.ns, 'tcpdump', '-i', dev, '-Q', 'out', '-n', '-U', '-w', c.file, 'tcp dst port 1723'], { stdio: ['ignore', 'ignore', 'pipe'] });
+      procs.push(p);
+      p.stderr!.on('data', (d: Buffer) => { c.err += d.toString(); });
+      await waitFor(() => /listening on/.test(c.err), 10000, `tcpdump on cli ${dev} started (${c.err})`);
+    }
+    const ctlPackets = (dev: string): number => {
+      const out = cli.exec('tcpdump', '-r', ctlOut[dev].file, '-n');
+      return out.split('\n').filter((l) => /> 198\.18\.1\.1\.1723:/.test(l)).length;
+    };
 
     const ether2Before = txPackets(cli, 'ether2');
     await cli.cmd('/interface pptp-client add connect-to=198.18.1.1 user=u1 password=p1-secret add-default-route=yes ' +
@@ -104,8 +122,12 @@ test('pptp client/server options: routing-mark, src-address, add-host-route=no, 
     await waitFor(() => /default dev pptp-out1/.test(cli.ip('route')), 5000, 'default route into the tunnel');
     assert.doesNotMatch(cli.ip('route'), /198\.18\.1\.1 via/, 'no host route to the server');
     assert.match(cli.ip('route', 'get', '198.19.77.1'), /dev pptp-out1/);
-    // routing-mark=42: the GRE packets leave by ether2 (table 42), the control connection does not.
+    // routing-mark=42: the GRE packets and the control connection (from its SYN on) leave by
+    // ether2 (table 42); nothing for TCP port 1723 leaves by ether1, the main table's way.
     assert.ok(txPackets(cli, 'ether2') - ether2Before >= 8, `GRE through ether2: ${txPackets(cli, 'ether2') - ether2Before} packets`);
+    await waitFor(() => ctlPackets('ether2') >= 4, 5000, 'control connection packets out of ether2');
+    assert.equal(ctlPackets('ether1'), 0, 'no control connection packet out of ether1');
+    assert.match(cli.exec('tcpdump', '-r', ctlOut.ether2.file, '-n'), /198\.18\.2\.2\.\d+ > 198\.18\.1\.1\.1723: Flags \[S\]/, 'the SYN went by ether2 (marked before connect)');
     const e2 = txPackets(cli, 'ether2');
     assert.equal(cli.ping('198.19.0.1', 20, ['-i', '0.05']), 20);
     assert.ok(txPackets(cli, 'ether2') - e2 >= 20, `20 pings, ${txPackets(cli, 'ether2') - e2} packets out of ether2`);
@@ -186,5 +208,36 @@ test('pptp client/server options: routing-mark, src-address, add-host-route=no, 
     for (const p of procs) if (p.exitCode === null && p.pid) try { process.kill(p.pid, 'SIGTERM'); } catch { /* gone */ }
     await topo.destroy();
     fs.rmSync(tmp, { recursive: true, force: true });
+  }
+});
+
+test('reorder-test-type=3 (pptp(8) --test-type): the client sends GRE in reverse order on purpose; the server puts it back, nothing lost', async (t) => {
+  const topo = new Topology('ppr');
+  try {
+    const srv = topo.machine('srv');
+    const cli = topo.machine('cli');
+    topo.link(srv, 'ether1', '198.18.1.1/24', cli, 'ether1', '198.18.1.2/24');
+    await topo.daemon(srv);
+    await topo.daemon(cli);
+    await srv.cmd('/ppp secret add name=u1 service=pptp password=p1-secret local-address=198.19.0.1 remote-address=198.19.0.2');
+    await srv.cmd('/interface pptp-server server set enabled=yes');
+    await cli.cmd('/interface pptp-client add connect-to=198.18.1.1 user=u1 password=p1-secret reorder-test-type=3 reorder-test-rate=20 disabled=no');
+    await waitOutput(cli, '/interface pptp-client monitor pptp-out1 once', /status: "connected"/, 20000);
+    assert.match(await cli.cmd('/interface pptp-client export'), /reorder-test-type=3 reorder-test-rate=20/);
+    // 200 echo requests, 10 ms apart: a test (12 packets reversed) after every 20 in order.
+    assert.equal(cli.ping('198.19.0.1', 200, ['-i', '0.01']), 200, 'no ping lost');
+    const smon = keyValues(await srv.cmd('/interface pptp-server monitor [find user=u1] once'));
+    t.diagnostic(`server: ${['gre-rx-accepted', 'gre-rx-buffered', 'gre-rx-lost', 'gre-rx-under-win'].map((k) => `${k}=${smon[k]}`).join(' ')}`);
+    assert.equal(smon['gre-rx-lost'], '0', `server gre-rx-lost (monitor: ${JSON.stringify(smon)})`);
+    // Each reversed run of twelve leaves eleven packets waiting for the first of the run.
+    assert.ok(Number(smon['gre-rx-buffered']) >= 11 * 5, `server gre-rx-buffered ${smon['gre-rx-buffered']}`);
+    assert.equal(smon['gre-rx-under-win'], '0');
+    assert.ok(Number(smon['gre-rx-accepted']) >= 200);
+    const cmon = keyValues(await cli.cmd('/interface pptp-client monitor pptp-out1 once'));
+    assert.equal(cmon['gre-tx-failed'], '0');
+    assert.equal(cmon['gre-rx-lost'], '0', 'the server sends in order');
+    assert.equal(cmon['gre-rx-buffered'], '0');
+  } finally {
+    await topo.destroy();
   }
 });
