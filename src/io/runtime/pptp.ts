@@ -17,7 +17,7 @@
  * reorder-buffer, echo-idle-wait, echo-max-wait on both sides; the client also has
  * add-host-route, routing-mark (TCP and GRE), src-address, phone-number and the send-order
  * tests reorder-test-type / reorder-test-rate. Without routing-mark /
- * src-address the environment's CULVERT_PPTP_RTMARK (SO_MARK on GRE) and
+ * src-address the environment's CULVERT_PPTP_RTMARK (SO_MARK on TCP and GRE) and
  * CULVERT_PPTP_CLIENT_ADDRESS (binds TCP and GRE) still apply. `monitor` adds the pptp(8)
  * STATISTICS of the call's GRE session (gre-rx-accepted ... gre-rtt), and SIGUSR1 logs
  * them for every call, one line each, as pptp(8) does.
