@@ -3,7 +3,8 @@
  *
  *   npm run bench -- l2tp-scale [--sessions 1000] [--tunnels 10] [--auth pap|mschap2|pap,mschap2]
  *                               [--timeout 300] [--rate 0 (sessions/s dialled; 0 = all at once)]
- *   diagnostics: CULVERT_BENCH_LOG=FILE (the LNS daemon's log), CULVERT_BENCH_PCAP=FILE (UDP at the LNS)
+ *   diagnostics: CULVERT_BENCH_LOG=FILE (the LNS daemon's log), CULVERT_BENCH_PCAP=FILE (UDP at the LNS),
+ *                CULVERT_BENCH_CPUPROF=DIR (the LNS daemon's V8 CPU profile of the whole run, --cpu-prof)
  *
  * Two namespaces joined by a veth (198.18.0.1 = load generator, 198.18.0.2 = LNS). The LNS is
  * `bin/culvert daemon`, configured with console commands (pool, profile, one secret,
@@ -324,7 +325,8 @@ async function one(sessions: number, tunnels: number, auth: string, timeoutS: nu
   let gen: Gen | undefined;
   let pcap: ChildProcess | undefined;
   try {
-    d = new CulvertDaemon(net.b, ['--expose-gc', '--import', HEAP_PROBE]);
+    const prof = process.env.CULVERT_BENCH_CPUPROF ? ['--cpu-prof', '--cpu-prof-dir', process.env.CULVERT_BENCH_CPUPROF] : [];
+    d = new CulvertDaemon(net.b, ['--expose-gc', '--import', HEAP_PROBE, ...prof]);
     await d.start();
     await d.cli(`/ip pool add name=scale ranges=${POOL}`);
     await d.cli(`/ppp profile add name=scale local-address=${LNS_PPP} remote-address=scale use-encryption=no only-one=no`);
