@@ -26,7 +26,7 @@ interface Addon {
   chanSend(h: object, buf: Uint8Array, meta: Uint32Array, count: number): number;
   chanRead(h: object, on: boolean): void;
   chanStats(h: object, out: Float64Array): number;
-  chanClose(h: object): void;
+  chanClose(h: object, async?: boolean): Promise<void> | undefined;
   fdClose(fd: number): void;
   tcpOpen(addr: number, mark: number, dev: string, peer: number, port: number): [number, number];
   tcpError(fd: number): number;
@@ -197,12 +197,28 @@ export class Channel {
     };
   }
 
+  /**
+   * Stops reading and closes the fd. A TUN/TAP's fd is closed on a worker thread: the
+   * kernel sleeps ~20 ms per deleted device (RCU), which would stall the event loop when
+   * many interfaces go down at once. whenClosed() tells when the device is gone; opening
+   * the same name again meanwhile is fine (the addon finishes the old close first).
+   */
   close(): void {
     if (!this.handle) return;
     this.stats();
-    this.n.chanClose(this.handle);
+    const p = this.n.chanClose(this.handle, this.closeOffThread);
     this.handle = undefined;
+    if (p) this.closedP = p;
   }
+
+  /** After close(): resolves once the fd is closed (for a TUN/TAP: the device is deleted). Never rejects. */
+  whenClosed(): Promise<void> {
+    return this.closedP;
+  }
+
+  /** TUN/TAP: close the fd on the threadpool (see close()). */
+  protected closeOffThread = false;
+  private closedP: Promise<void> = Promise.resolve();
 }
 
 export interface TunOptions extends ChannelOptions {
@@ -219,6 +235,7 @@ export class TunDevice extends Channel {
     super(fd, ChannelKind.Tun, opts);
     this.name = name;
     this.tap = tap;
+    this.closeOffThread = true;
   }
 
   /** `name` may hold `%d` (kernel picks the number). Needs CAP_NET_ADMIN. */
