@@ -102,7 +102,7 @@ test('daemons: wrong password is refused and counted; use-ipsec=required refuses
     await waitOutput(cli, '/interface l2tp-client monitor l2tp-out1 once', /status: "?connected/, 30000);
 
     await srv.cmd('/interface l2tp-server server set use-ipsec=required ipsec-secret=not-used-yet');
-    assert.match(srv.daemon!.stderr(), /IPsec is not implemented yet/);
+    await waitFor(() => /IPsec is not implemented yet/.test(srv.daemon!.stderr()), 5000, `srv log matches ${String(/IPsec is not implemented yet/)}`);
     await waitOutput(cli, '/interface l2tp-client monitor l2tp-out1 once', /status: "?(terminated|dialing)/, 15000);
     await new Promise((r) => setTimeout(r, 3000));
     assert.doesNotMatch(await cli.cmd('/interface l2tp-client monitor l2tp-out1 once'), /status: "?connected/, 'no cleartext connection while IPsec is required');
@@ -176,7 +176,7 @@ test('daemons: keepalive-timeout notices a server that went silent; the client r
     stopped = true;
     const mon = await waitOutput(cli, '/interface l2tp-client monitor l2tp-out1 once', /status: "?(terminated|dialing)/, 30000);
     void mon;
-    assert.match(cli.daemon!.stderr(), /l2tp-out1: terminated: .*(echo|not responding)/i);
+    await waitFor(() => /l2tp-out1: terminated: .*(echo|not responding)/i.test(cli.daemon!.stderr()), 5000, `cli log matches ${String(/l2tp-out1: terminated: .*(echo|not responding)/i)}`);
     process.kill(pid, 'SIGCONT');
     stopped = false;
     await waitOutput(cli, '/interface l2tp-client monitor l2tp-out1 once', /status: "?connected/, 60000);

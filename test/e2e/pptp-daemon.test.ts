@@ -100,7 +100,8 @@ test('pptp daemons: connect, monitor, print rows, ping both ways, iperf3 over MP
     assert.doesNotMatch(srv.ip('route'), /198\.19\.50\.0/);
     await waitFor(() => !/pptp-out1/.test(cli.ip('-o', 'link', 'show')), 10000, 'client TUN removed');
     assert.doesNotMatch(cli.ip('route'), /default/);
-    assert.match(srv.daemon!.stderr(), /u1 from 198\.18\.1\.2 disconnected/);
+    // The daemon's stderr is read by this event loop, which the blocking ip calls above held up.
+    await waitFor(() => /u1 from 198\.18\.1\.2 disconnected/.test(srv.daemon!.stderr()), 5000, 'server logged the disconnect');
 
     // Hang-up from the server: /ppp active remove. The server side is cleaned up before the client redials.
     await cli.cmd('/interface pptp-client enable pptp-out1');
@@ -114,7 +115,7 @@ test('pptp daemons: connect, monitor, print rows, ping both ways, iperf3 over MP
       if (!/198\.19\.50\.0/.test(r) && !/<pptp-u1>/.test(srv.ip('-o', 'link', 'show'))) cleaned = true;
       return cleaned;
     }, 10000, 'server cleaned up after /ppp active remove');
-    assert.match(cli.daemon!.stderr(), /terminated: .*(administrator|disconnect)/i);
+    await waitFor(() => /terminated: .*(administrator|disconnect)/i.test(cli.daemon!.stderr()), 5000, `cli log matches ${String(/terminated: .*(administrator|disconnect)/i)}`);
     // ...and the client redials by itself (back-off 1 s).
     await waitOutput(cli, '/interface pptp-client monitor pptp-out1 once', /status: "?connected/, 20000);
     await waitFor(() => cli.ping('198.19.0.1', 1) === 1, 15000, 'traffic after the redial');
@@ -133,7 +134,7 @@ test('pptp daemons: a vanished peer is found by LCP echo ("LCP missed echo reply
     // Drop the wire: neither side can say goodbye.
     srv.ip('link', 'set', 'ether1', 'down');
     await waitOutput(srv, '/ppp active print', /^(?![\s\S]*u1)/, 30000);
-    assert.match(srv.daemon!.stderr(), /LCP missed echo reply/);
+    await waitFor(() => /LCP missed echo reply/.test(srv.daemon!.stderr()), 5000, `srv log matches ${String(/LCP missed echo reply/)}`);
     await waitFor(() => /pptp-out1: terminated: LCP missed echo reply/.test(cli.daemon!.stderr()), 30000, `client detects; log:\n${cli.daemon!.stderr().slice(-2000)}`);
     await waitFor(() => !/<pptp-u1>/.test(srv.ip('-o', 'link', 'show')), 10000, 'server TUN removed');
     // Wire back: the client redials on its own.

@@ -179,7 +179,7 @@ test('pptp client/server options: routing-mark, src-address, add-host-route=no, 
     signal(srv, 'SIGSTOP');
     stopped.push(srv);
     await waitOutput(cli, '/interface pptp-client monitor pptp-out1 once', /status: "terminated - no Echo-Reply within 2 s/, 12000);
-    assert.match(cli.daemon!.stderr(), /pptp-out1: terminated: no Echo-Reply within 2 s/);
+    await waitFor(() => /pptp-out1: terminated: no Echo-Reply within 2 s/.test(cli.daemon!.stderr()), 5000, `cli log matches ${String(/pptp-out1: terminated: no Echo-Reply within 2 s/)}`);
     await waitFor(() => !/default dev pptp-out1/.test(cli.ip('route')), 5000, 'tunnel routes gone');
     signal(srv, 'SIGCONT');
     stopped.pop();
