@@ -79,7 +79,7 @@ export class Daemon {
     } catch (e) {
       throw new ConfigError('CONFIG_ERR_CORRUPT_STORE', `corrupt configuration store ${this.store.file}: ${(e as Error).message}; the last good version is in ${this.store.backup}`);
     }
-    this.resolver = new SessionResolver(() => makeView(this.engine.data));
+    this.resolver = new SessionResolver(() => makeView(this.engine.data, { frozen: true }));
     this.runtimes.register({
       name: 'pools',
       dynamicItems: (menu) =>

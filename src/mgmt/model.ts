@@ -57,13 +57,30 @@ export function effective(menu: Menu, item: Item): Record<string, string> {
   return { ...defaultsOf(menu, item), ...item.values };
 }
 
-export function makeView(cfg: ConfigData): ConfigView {
+/** Item lists of committed configurations, built once per (configuration, menu). */
+const listCache = new WeakMap<ConfigData, Map<string, ItemView[]>>();
+
+/**
+ * A read-only view of `cfg`. `frozen`: the caller promises `cfg` is a committed
+ * configuration that nothing mutates any more (the engine replaces it on every change),
+ * so item lists are built once and shared: a subscriber's login then looks through the
+ * secrets without rebuilding 1,000 records first. Callers must not modify what list returns.
+ */
+export function makeView(cfg: ConfigData, o: { frozen?: boolean } = {}): ConfigView {
+  const build = (path: string): ItemView[] => {
+    const m = menuByPath(path);
+    const l = cfg.lists[path];
+    if (!m || !l) return [];
+    return l.items.map((it) => ({ id: idText(it.id), values: effective(m, it) }));
+  };
   return {
     list(path: string): ItemView[] {
-      const m = menuByPath(path);
-      const l = cfg.lists[path];
-      if (!m || !l) return [];
-      return l.items.map((it) => ({ id: idText(it.id), values: effective(m, it) }));
+      if (!o.frozen) return build(path);
+      let c = listCache.get(cfg);
+      if (!c) listCache.set(cfg, (c = new Map()));
+      let r = c.get(path);
+      if (!r) c.set(path, (r = build(path)));
+      return r;
     },
     single(path: string): Record<string, string> {
       const m = menuByPath(path);
