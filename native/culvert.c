@@ -38,6 +38,8 @@
 #include <unistd.h>
 #include <linux/if_tun.h>
 #include <linux/udp.h>
+#include <linux/virtio_net.h>
+#include <sys/uio.h>
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
 
@@ -50,7 +52,7 @@ enum { KIND_TUN = 0, KIND_UDP = 1, KIND_RAW = 2 };
 
 enum {
   ST_RX_PKTS, ST_RX_BYTES, ST_RX_TRUNC, ST_RX_ERR, ST_TX_PKTS, ST_TX_BYTES,
-  ST_TX_DROP, ST_TX_ERR, ST_TX_QUEUED, ST_QLEN, ST_WAKEUPS, ST_TX_GSO, ST_RX_GRO, ST_COUNT
+  ST_TX_DROP, ST_TX_ERR, ST_TX_QUEUED, ST_QLEN, ST_WAKEUPS, ST_TX_GSO, ST_RX_GRO, ST_RX_TSO, ST_COUNT
 };
 
 typedef struct chan {
@@ -85,8 +87,15 @@ typedef struct chan {
   uint8_t *land;
   uint32_t lmsgs, lk, loff;           /* landed messages, next message, offset in it */
   uint32_t llen[MAX_BATCH], lseg[MAX_BATCH], laddr[MAX_BATCH], lport[MAX_BATCH];
+  /* TUN with IFF_VNET_HDR (TSO offload): one read may bring a TCP super-packet (up to
+   * 64 KiB) that is cut into MSS-sized segments here; `tseg` is the next segment of
+   * the landed one, `tpend` whether it has more. */
+  int vnet;
+  struct virtio_net_hdr vh;
+  uint32_t tlen, tseg, tpend;
 } chan;
 #define GRO_LAND 65536u
+#define TUN_LAND (65536u + sizeof(struct virtio_net_hdr))
 
 /* ---------- helpers ---------- */
 
@@ -205,13 +214,22 @@ static napi_value tun_open(napi_env env, napi_callback_info info) {
   if (fd < 0) return throw_errno(env, "open(/dev/net/tun) (needs CAP_NET_ADMIN)", errno);
   struct ifreq ifr;
   memset(&ifr, 0, sizeof ifr);
-  ifr.ifr_flags = (short)((tap ? IFF_TAP : IFF_TUN) | IFF_NO_PI);
+  /* A TUN takes TCP segmentation offload: the kernel hands us TCP super-packets (one
+   * read instead of one per segment, and no segmentation work in the sender's stack)
+   * and we cut them at the MSS in read_batch. CULVERT_TUN_OFFLOAD=0 turns it off. */
+  const char *off_env = getenv("CULVERT_TUN_OFFLOAD");
+  int vnet = !tap && !(off_env && off_env[0] == '0');
+  ifr.ifr_flags = (short)((tap ? IFF_TAP : IFF_TUN) | IFF_NO_PI | (vnet ? IFF_VNET_HDR : 0));
   memcpy(ifr.ifr_name, name, nl < IFNAMSIZ - 1 ? nl : IFNAMSIZ - 1);
   tc_wait_name(ifr.ifr_name);
   if (ioctl(fd, TUNSETIFF, &ifr) < 0) {
     int e = errno;
     close(fd);
     return throw_errno(env, "ioctl(TUNSETIFF) (needs CAP_NET_ADMIN)", e);
+  }
+  if (vnet) {
+    /* Best effort: without it the kernel sends plain packets (still with the header). */
+    (void)ioctl(fd, TUNSETOFFLOAD, (unsigned long)(TUN_F_CSUM | TUN_F_TSO4));
   }
   napi_value arr, s;
   NAPI_OK(napi_create_array_with_length(env, 2, &arr));
@@ -359,11 +377,17 @@ static napi_value tcp_error(napi_env env, napi_callback_info info) {
 
 static void on_poll(uv_poll_t *h, int status, int events);
 
+/* Packets already read from the kernel but not yet handed to JS (GRO / TSO leftovers). */
+static int has_pending(const chan *c) { return c->lk < c->lmsgs || c->tpend; }
+
+static uint32_t deal_landed(chan *c);
+static uint32_t read_batch(chan *c, int *fatal);
+
 static void set_poll(chan *c) {
   if (c->closing || c->dead) return;
   /* Landed GRO datagrams left over while reading was paused: the socket's (nearly always
    * set) writability wakes us to deliver them once reading resumes. */
-  int want = (c->reading ? UV_READABLE : 0) | (c->qlen || (c->reading && c->lk < c->lmsgs) ? UV_WRITABLE : 0);
+  int want = (c->reading ? UV_READABLE : 0) | (c->qlen || (c->reading && has_pending(c)) ? UV_WRITABLE : 0);
   if (want == c->polling) return;
   int r = want ? uv_poll_start(&c->poll, want, on_poll) : uv_poll_stop(&c->poll);
   if (r == 0) c->polling = want;
@@ -384,8 +408,17 @@ static uint32_t push_out(chan *c, uint8_t *const *data, const uint32_t *len, con
                          const uint32_t *port, uint32_t n, int *fatal) {
   uint32_t i = 0;
   if (c->kind == KIND_TUN) {
+    /* With IFF_VNET_HDR every packet goes behind an all-zero header: no offload, and
+     * the stack still checks the inner checksums (PPTP/L2TP carry no checksum of their own). */
+    static const struct virtio_net_hdr zero_vh;
     while (i < n) {
-      ssize_t w = write(c->fd, data[i], len[i]);
+      ssize_t w;
+      if (c->vnet) {
+        struct iovec v[2] = {{(void *)&zero_vh, sizeof zero_vh}, {data[i], len[i]}};
+        w = writev(c->fd, v, 2);
+      } else {
+        w = write(c->fd, data[i], len[i]);
+      }
       if (w >= 0) {
         c->st[ST_TX_PKTS]++;
         c->st[ST_TX_BYTES] += (double)len[i];
@@ -635,9 +668,147 @@ static uint32_t read_gro(chan *c, int *fatal) {
   return deal_landed(c);
 }
 
+/* ---------- TUN offload: checksums and TCP segmentation ---------- */
+
+/* One's-complement sum of p[0..len) in native byte order (RFC 1071 §2(B): the order of
+ * the octet pairs does not matter as long as the result is stored the same way). */
+static uint64_t csum_part(uint64_t s, const uint8_t *p, size_t len) {
+  while (len >= 4) {
+    uint32_t w;
+    memcpy(&w, p, 4);
+    s += w;
+    p += 4;
+    len -= 4;
+  }
+  if (len >= 2) {
+    uint16_t h;
+    memcpy(&h, p, 2);
+    s += h;
+    p += 2;
+    len -= 2;
+  }
+  if (len) {
+    uint16_t h = 0;
+    memcpy(&h, p, 1);
+    s += h;
+  }
+  return s;
+}
+
+static uint16_t csum_fold(uint64_t s) {
+  while (s >> 16) s = (s & 0xffff) + (s >> 16);
+  return (uint16_t)~s;
+}
+
+static void put16(uint8_t *p, uint16_t v) { memcpy(p, &v, 2); }
+static uint16_t be16(const uint8_t *p) { return (uint16_t)((p[0] << 8) | p[1]); }
+static void put_be16(uint8_t *p, uint32_t v) { p[0] = (uint8_t)(v >> 8); p[1] = (uint8_t)v; }
+
+/* Copies the landed packet (or its next TCP segment) into rx slot n; returns 1 if a
+ * packet was produced, 0 if it was dropped. Leaves c->tpend set while segments remain. */
+static int deal_tun(chan *c, uint32_t n) {
+  uint32_t cap = c->slot - c->headroom;
+  uint8_t *pkt = c->land + sizeof(struct virtio_net_hdr);
+  uint32_t L = c->tlen;
+  uint8_t *dst = c->rx + n * c->slot + c->headroom;
+  const struct virtio_net_hdr *h = &c->vh;
+  c->tpend = 0;
+  if ((h->gso_type & ~VIRTIO_NET_HDR_GSO_ECN) == VIRTIO_NET_HDR_GSO_NONE) {
+    if (L > cap) {
+      c->st[ST_RX_TRUNC]++;
+      return 0;
+    }
+    memcpy(dst, pkt, L);
+    if (h->flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) {
+      /* CHECKSUM_PARTIAL: the field already holds the pseudo-header sum; finish it. */
+      uint32_t cs = h->csum_start, co = h->csum_offset;
+      if (cs + co + 2 > L) {
+        c->st[ST_RX_ERR]++;
+        return 0;
+      }
+      uint16_t v = csum_fold(csum_part(0, dst + cs, L - cs));
+      if (v == 0 && co == 6) v = 0xffff; /* UDP sends a zero sum as all ones (RFC 768) */
+      put16(dst + cs + co, v);
+    }
+    c->rxmeta[n * META_WORDS] = n * c->slot + c->headroom;
+    c->rxmeta[n * META_WORDS + 1] = L;
+    c->rxmeta[n * META_WORDS + 2] = 0;
+    c->rxmeta[n * META_WORDS + 3] = 0;
+    c->st[ST_RX_BYTES] += (double)L;
+    return 1;
+  }
+  /* TCPv4 super-packet: IPv4 header + TCP header + payload cut at gso_size. */
+  uint32_t ihl = (L >= 20) ? (uint32_t)(pkt[0] & 15) * 4 : 0;
+  uint32_t thl = (ihl >= 20 && L >= ihl + 20) ? (uint32_t)(pkt[ihl + 12] >> 4) * 4 : 0;
+  uint32_t hl = ihl + thl, mss = h->gso_size;
+  if ((h->gso_type & ~VIRTIO_NET_HDR_GSO_ECN) != VIRTIO_NET_HDR_GSO_TCPV4 || (pkt[0] >> 4) != 4 || ihl < 20 ||
+      thl < 20 || hl > L || pkt[9] != IPPROTO_TCP || mss == 0 || hl + mss > cap) {
+    c->st[ST_RX_ERR]++;
+    return 0;
+  }
+  uint32_t payload = L - hl, nseg = payload ? (payload + mss - 1) / mss : 1, i = c->tseg;
+  uint32_t off = i * mss, chunk = payload - off < mss ? payload - off : mss;
+  memcpy(dst, pkt, hl);
+  memcpy(dst + hl, pkt + hl + off, chunk);
+  /* IPv4: total length, identification + i, header checksum. */
+  put_be16(dst + 2, hl + chunk);
+  put_be16(dst + 4, (uint32_t)be16(pkt + 4) + i);
+  put16(dst + 10, 0);
+  put16(dst + 10, csum_fold(csum_part(0, dst, ihl)));
+  /* TCP: sequence + offset; FIN/PSH only on the last segment, CWR only on the first. */
+  uint8_t *t = dst + ihl;
+  uint32_t seq = ((uint32_t)t[4] << 24 | (uint32_t)t[5] << 16 | (uint32_t)t[6] << 8 | t[7]) + off;
+  t[4] = (uint8_t)(seq >> 24); t[5] = (uint8_t)(seq >> 16); t[6] = (uint8_t)(seq >> 8); t[7] = (uint8_t)seq;
+  if (i + 1 < nseg) t[13] &= (uint8_t)~0x09;
+  if (i > 0) t[13] &= (uint8_t)~0x80;
+  /* Full TCP checksum over the pseudo-header (RFC 793 §3.1) and the segment. */
+  uint8_t ph[12];
+  memcpy(ph, dst + 12, 8);
+  ph[8] = 0;
+  ph[9] = IPPROTO_TCP;
+  put_be16(ph + 10, thl + chunk);
+  put16(t + 16, 0);
+  put16(t + 16, csum_fold(csum_part(csum_part(0, ph, 12), t, thl + chunk)));
+  c->rxmeta[n * META_WORDS] = n * c->slot + c->headroom;
+  c->rxmeta[n * META_WORDS + 1] = hl + chunk;
+  c->rxmeta[n * META_WORDS + 2] = 0;
+  c->rxmeta[n * META_WORDS + 3] = 0;
+  c->st[ST_RX_BYTES] += (double)(hl + chunk);
+  c->tseg = i + 1;
+  c->tpend = c->tseg < nseg;
+  return 1;
+}
+
+/* TUN reads with IFF_VNET_HDR: a landed super-packet is dealt out a segment per slot. */
+static uint32_t read_tun_vnet(chan *c, int *fatal) {
+  uint32_t n = 0;
+  while (c->tpend && n < c->batch) n += (uint32_t)deal_tun(c, n);
+  while (n < c->batch && !c->tpend) {
+    ssize_t r = read(c->fd, c->land, TUN_LAND);
+    if (r < 0) {
+      if (errno == EINTR) continue;
+      if (!is_transient(errno)) {
+        c->st[ST_RX_ERR]++;
+        if (is_fatal(errno)) *fatal = errno;
+      }
+      break;
+    }
+    if ((size_t)r <= sizeof(struct virtio_net_hdr)) continue;
+    memcpy(&c->vh, c->land, sizeof c->vh);
+    c->tlen = (uint32_t)((size_t)r - sizeof(struct virtio_net_hdr));
+    c->tseg = 0;
+    if (c->vh.gso_type != VIRTIO_NET_HDR_GSO_NONE) c->st[ST_RX_TSO]++;
+    n += (uint32_t)deal_tun(c, n);
+    while (c->tpend && n < c->batch) n += (uint32_t)deal_tun(c, n);
+  }
+  c->st[ST_RX_PKTS] += n;
+  return n;
+}
+
 static uint32_t read_batch(chan *c, int *fatal) {
   uint32_t n = 0;
   uint32_t cap = c->slot - c->headroom;
+  if (c->kind == KIND_TUN && c->vnet) return read_tun_vnet(c, fatal);
   if (c->kind == KIND_TUN) {
     while (n < c->batch) {
       uint32_t off = n * c->slot + c->headroom;
@@ -719,14 +890,15 @@ static void on_poll(uv_poll_t *h, int status, int events) {
       c->qlen = 0;
     }
   }
-  if (!fatal && c->reading && ((events & UV_READABLE) || c->lk < c->lmsgs)) {
+  if (!fatal && c->reading && ((events & UV_READABLE) || has_pending(c))) {
     uint32_t n = read_batch(c, &fatal);
     if (n) call_js(c, (int32_t)n);
-    /* Coalesced datagrams still landed: hand them over now, a batch per call, while JS
-     * keeps reading (nothing else would wake us for them). */
-    while (!fatal && !c->closing && !c->dead && c->reading && c->lk < c->lmsgs) {
-      n = deal_landed(c);
+    /* Coalesced datagrams or a super-packet still landed: hand them over now, a batch
+     * per call, while JS keeps reading (nothing else would wake us for them). */
+    while (!fatal && !c->closing && !c->dead && c->reading && has_pending(c)) {
+      n = c->kind == KIND_TUN ? read_tun_vnet(c, &fatal) : deal_landed(c);
       if (n) call_js(c, (int32_t)n);
+      else if (c->kind == KIND_TUN) break;
     }
   }
   if (c->closing) return;
@@ -928,6 +1100,18 @@ static napi_value chan_new(napi_env env, napi_callback_info info) {
   c->headroom = headroom;
   c->batch = batch;
   c->qcap = qcap;
+  if (kind == KIND_TUN) {
+    struct ifreq ifr;
+    memset(&ifr, 0, sizeof ifr);
+    if (ioctl(c->fd, TUNGETIFF, &ifr) == 0 && (ifr.ifr_flags & IFF_VNET_HDR)) {
+      c->land = malloc(TUN_LAND);
+      c->vnet = 1;
+      if (!c->land) {
+        free(c);
+        return throw_errno(env, "malloc", ENOMEM);
+      }
+    }
+  }
   if (kind == KIND_UDP) {
     int gro = 0;
     socklen_t gl = sizeof gro;

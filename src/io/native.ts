@@ -124,6 +124,8 @@ export interface ChannelStats {
   txGsoBatches: number;
   /** UDP: received datagrams the kernel had coalesced (UDP_GRO), cut back into packets here. */
   rxGroBatches: number;
+  /** TUN: TCP super-packets (TSO offload) read, each cut into MSS-sized segments here. */
+  rxTsoPackets: number;
   down: boolean;
 }
 
@@ -193,7 +195,7 @@ export class Channel {
     if (this.handle) down = this.n.chanStats(this.handle, s) === 1 || down;
     return {
       rxPackets: s[0], rxBytes: s[1], rxTruncated: s[2], rxErrors: s[3], txPackets: s[4], txBytes: s[5],
-      txDropped: s[6], txErrors: s[7], txQueued: s[8], queueLength: s[9], wakeups: s[10], txGsoBatches: s[11], rxGroBatches: s[12], down,
+      txDropped: s[6], txErrors: s[7], txQueued: s[8], queueLength: s[9], wakeups: s[10], txGsoBatches: s[11], rxGroBatches: s[12], rxTsoPackets: s[13], down,
     };
   }
 

@@ -21,7 +21,7 @@ class FakeRaw {
   take = 1;
   st: ChannelStats = {
     rxPackets: 0, rxBytes: 0, rxTruncated: 0, rxErrors: 0, txPackets: 0, txBytes: 0, txDropped: 0, txErrors: 0,
-    txQueued: 0, queueLength: 0, wakeups: 0, txGsoBatches: 0, rxGroBatches: 0, down: false,
+    txQueued: 0, queueLength: 0, wakeups: 0, txGsoBatches: 0, rxGroBatches: 0, rxTsoPackets: 0, down: false,
   };
   sendOne(_b: Uint8Array, _o: number, len: number, dst: number): number {
     if (this.take === 0) { this.st.txDropped++; return 0; }
