@@ -90,7 +90,10 @@ typedef struct chan {
   /* TUN with IFF_VNET_HDR (TSO offload): one read may bring a TCP super-packet (up to
    * 64 KiB) that is cut into MSS-sized segments here; `tseg` is the next segment of
    * the landed one, `tpend` whether it has more. */
-  int vnet;
+  int vnet, vnet_gro_off;
+  uint8_t gro_hdr[120];
+  struct virtio_net_hdr gro_vh;
+  struct iovec gro_iov[MAX_BATCH + 2];
   struct virtio_net_hdr vh;
   uint32_t tlen, tseg, tpend;
 } chan;
@@ -402,6 +405,127 @@ static int is_fatal(int e) {
   return e == EBADFD || e == EBADF || e == EIO || e == ENODEV || e == ENXIO || e == EFAULT || e == ENOTSOCK;
 }
 
+/* ---------- checksums (RFC 1071) ---------- */
+
+/* One's-complement sum of p[0..len) in native byte order (RFC 1071 §2(B): the order of
+ * the octet pairs does not matter as long as the result is stored the same way). */
+static uint64_t csum_part(uint64_t s, const uint8_t *p, size_t len) {
+  while (len >= 4) {
+    uint32_t w;
+    memcpy(&w, p, 4);
+    s += w;
+    p += 4;
+    len -= 4;
+  }
+  if (len >= 2) {
+    uint16_t h;
+    memcpy(&h, p, 2);
+    s += h;
+    p += 2;
+    len -= 2;
+  }
+  if (len) {
+    uint16_t h = 0;
+    memcpy(&h, p, 1);
+    s += h;
+  }
+  return s;
+}
+
+static uint16_t csum_fold(uint64_t s) {
+  while (s >> 16) s = (s & 0xffff) + (s >> 16);
+  return (uint16_t)~s;
+}
+
+static void put16(uint8_t *p, uint16_t v) { memcpy(p, &v, 2); }
+static uint16_t be16(const uint8_t *p) { return (uint16_t)((p[0] << 8) | p[1]); }
+static void put_be16(uint8_t *p, uint32_t v) { p[0] = (uint8_t)(v >> 8); p[1] = (uint8_t)v; }
+
+/* ---------- TUN writes: TCP segments of one flow coalesced (GRO in user space) ---------- */
+
+static uint32_t be32(const uint8_t *p) { return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3]; }
+
+/* A plain IPv4 TCP data segment we may merge: header fields in range, no IP options or
+ * fragments, only ACK (and PSH) set, payload present, and its TCP checksum right — the
+ * kernel will not check a coalesced packet's checksum again, and PPTP/L2TP carry none. */
+static int tcp_mergeable(const uint8_t *p, uint32_t len, uint32_t *thl, uint32_t *pay) {
+  if (len < 40 || p[0] != 0x45 || p[9] != IPPROTO_TCP || be16(p + 2) != len) return 0;
+  if (be16(p + 6) & 0x3fff) return 0; /* MF or fragment offset */
+  uint32_t t = (uint32_t)(p[20 + 12] >> 4) * 4;
+  if (t < 20 || 20 + t >= len) return 0;
+  if ((p[20 + 13] & ~0x08) != 0x10) return 0; /* ACK, maybe PSH; nothing else */
+  uint8_t ph[12];
+  memcpy(ph, p + 12, 8);
+  ph[8] = 0;
+  ph[9] = IPPROTO_TCP;
+  put_be16(ph + 10, len - 20);
+  if (csum_fold(csum_part(csum_part(0, ph, 12), p + 20, len - 20)) != 0) return 0;
+  *thl = t;
+  *pay = len - 20 - t;
+  return 1;
+}
+
+/* How many packets from data[0] on form one coalescable run (1 = write it alone):
+ * one flow, contiguous sequence numbers, equal ACK, window, TOS/TTL/DF and options,
+ * equal payload sizes (the last may be shorter), PSH only on the last, under 64 KiB. */
+static uint32_t tcp_run(uint8_t *const *data, const uint32_t *len, uint32_t n) {
+  uint32_t thl, pay, thl2, pay2;
+  if (n < 2 || !tcp_mergeable(data[0], len[0], &thl, &pay)) return 1;
+  const uint8_t *a = data[0];
+  uint32_t mss = pay, total = pay, next = be32(a + 24) + pay, g = 1;
+  if (a[33] & 0x08) return 1;
+  while (g < n && g < MAX_BATCH) {
+    const uint8_t *b = data[g];
+    if (!tcp_mergeable(b, len[g], &thl2, &pay2) || thl2 != thl || pay2 > mss || total + pay2 > 65535 - 20 - thl) break;
+    if (memcmp(a + 12, b + 12, 8) || memcmp(a + 20, b + 20, 4) || a[1] != b[1] || a[8] != b[8] ||
+        ((a[6] ^ b[6]) & 0x40) || be32(b + 24) != next || memcmp(a + 28, b + 28, 4) || memcmp(a + 34, b + 34, 2) ||
+        memcmp(a + 40, b + 40, thl - 20))
+      break;
+    total += pay2;
+    next += pay2;
+    g++;
+    if (pay2 < mss || (b[33] & 0x08)) break; /* a short or pushed segment ends the run */
+  }
+  return g;
+}
+
+/* One GSO write for packets data[0..g): the first one's headers, every payload behind it. */
+static ssize_t write_tcp_run(chan *c, uint8_t *const *data, const uint32_t *len, uint32_t g) {
+  const uint8_t *a = data[0];
+  uint32_t thl = (uint32_t)(a[32] >> 4) * 4, hl = 20 + thl, mss = len[0] - hl, total = 0;
+  for (uint32_t q = 0; q < g; q++) total += len[q] - hl;
+  uint8_t *h = c->gro_hdr;
+  memcpy(h, a, hl);
+  put_be16(h + 2, hl + total);
+  put16(h + 10, 0);
+  put16(h + 10, csum_fold(csum_part(0, h, 20)));
+  h[33] |= (uint8_t)(data[g - 1][33] & 0x08);
+  /* CHECKSUM_PARTIAL: the field holds the (uncomplemented) pseudo-header sum. */
+  uint8_t ph[12];
+  memcpy(ph, h + 12, 8);
+  ph[8] = 0;
+  ph[9] = IPPROTO_TCP;
+  put_be16(ph + 10, thl + total);
+  put16(h + 36, (uint16_t)~csum_fold(csum_part(0, ph, 12)));
+  struct virtio_net_hdr *v = &c->gro_vh;
+  memset(v, 0, sizeof *v);
+  v->flags = VIRTIO_NET_HDR_F_NEEDS_CSUM;
+  v->gso_type = VIRTIO_NET_HDR_GSO_TCPV4;
+  v->hdr_len = (uint16_t)hl;
+  v->gso_size = (uint16_t)mss;
+  v->csum_start = 20;
+  v->csum_offset = 16;
+  c->gro_iov[0].iov_base = v;
+  c->gro_iov[0].iov_len = sizeof *v;
+  c->gro_iov[1].iov_base = h;
+  c->gro_iov[1].iov_len = hl;
+  for (uint32_t q = 0; q < g; q++) {
+    c->gro_iov[2 + q].iov_base = data[q] + hl;
+    c->gro_iov[2 + q].iov_len = len[q] - hl;
+  }
+  return writev(c->fd, c->gro_iov, (int)g + 2);
+}
+
 /* Try to push packets [0,n) described by (data,len,addr,port) arrays; returns how
  * many were consumed (sent or dropped for a non-transient error). Stops at EAGAIN. */
 static uint32_t push_out(chan *c, uint8_t *const *data, const uint32_t *len, const uint32_t *addr,
@@ -413,16 +537,25 @@ static uint32_t push_out(chan *c, uint8_t *const *data, const uint32_t *len, con
     static const struct virtio_net_hdr zero_vh;
     while (i < n) {
       ssize_t w;
-      if (c->vnet) {
+      uint32_t g = 1;
+      if (c->vnet && !c->vnet_gro_off && (g = tcp_run(data + i, len + i, n - i)) > 1) {
+        w = write_tcp_run(c, data + i, len + i, g);
+      } else if (c->vnet) {
         struct iovec v[2] = {{(void *)&zero_vh, sizeof zero_vh}, {data[i], len[i]}};
         w = writev(c->fd, v, 2);
       } else {
         w = write(c->fd, data[i], len[i]);
       }
       if (w >= 0) {
-        c->st[ST_TX_PKTS]++;
-        c->st[ST_TX_BYTES] += (double)len[i];
-        i++;
+        for (uint32_t q = 0; q < g; q++) c->st[ST_TX_BYTES] += (double)len[i + q];
+        c->st[ST_TX_PKTS] += g;
+        if (g > 1) c->st[ST_TX_GSO]++;
+        i += g;
+        continue;
+      }
+      if (g > 1 && errno == EINVAL) {
+        /* The kernel refused the coalesced packet: never again on this device. */
+        c->vnet_gro_off = 1;
         continue;
       }
       if (errno == EINTR) continue;
@@ -669,40 +802,6 @@ static uint32_t read_gro(chan *c, int *fatal) {
 }
 
 /* ---------- TUN offload: checksums and TCP segmentation ---------- */
-
-/* One's-complement sum of p[0..len) in native byte order (RFC 1071 §2(B): the order of
- * the octet pairs does not matter as long as the result is stored the same way). */
-static uint64_t csum_part(uint64_t s, const uint8_t *p, size_t len) {
-  while (len >= 4) {
-    uint32_t w;
-    memcpy(&w, p, 4);
-    s += w;
-    p += 4;
-    len -= 4;
-  }
-  if (len >= 2) {
-    uint16_t h;
-    memcpy(&h, p, 2);
-    s += h;
-    p += 2;
-    len -= 2;
-  }
-  if (len) {
-    uint16_t h = 0;
-    memcpy(&h, p, 1);
-    s += h;
-  }
-  return s;
-}
-
-static uint16_t csum_fold(uint64_t s) {
-  while (s >> 16) s = (s & 0xffff) + (s >> 16);
-  return (uint16_t)~s;
-}
-
-static void put16(uint8_t *p, uint16_t v) { memcpy(p, &v, 2); }
-static uint16_t be16(const uint8_t *p) { return (uint16_t)((p[0] << 8) | p[1]); }
-static void put_be16(uint8_t *p, uint32_t v) { p[0] = (uint8_t)(v >> 8); p[1] = (uint8_t)v; }
 
 /* Copies the landed packet (or its next TCP segment) into rx slot n; returns 1 if a
  * packet was produced, 0 if it was dropped. Leaves c->tpend set while segments remain. */

@@ -81,7 +81,7 @@ const TCP_SINK = `const c=require('crypto'),h=c.createHash('sha256');let n=0;req
 const TCP_SRC = `const c=require('crypto'),b=Buffer.alloc(8<<20);for(let i=0;i<b.length;i+=32)c.createHash('sha256').update(String(i)).digest().copy(b,i);const s=require('net').connect(7100,'198.19.0.2',()=>{s.end(b)});s.on('close',()=>{process.stdout.write(c.createHash('sha256').update(b).digest('hex')+' '+b.length+'\\n')})`;
 
 for (const transport of ['udp', 'gre'] as const) {
-  test(`${transport}: a TCP stream arrives intact; the TUN hands over TCP super-packets (TSO) that are cut into segments with correct checksums`, async () => {
+  test(`${transport}: a TCP stream arrives intact; the sending TUN hands over super-packets (TSO) cut into segments here, the receiving TUN takes runs of segments as one GSO write`, async () => {
     const { net, a, b } = await tunnel(`${transport[0]}tso`, transport, 64);
     const run = (ns: string, js: string): { out: Promise<string>; ready: Promise<void>; kill: () => void } => {
       const p = spawn('ip', ['netns', 'exec', ns, process.execPath, '-e', js], { stdio: ['ignore', 'pipe', 'inherit'] });
@@ -103,6 +103,10 @@ for (const transport of ['udp', 'gre'] as const) {
       const tun = sa.tun as { rxTsoPackets: number; rxErrors: number };
       assert.ok(tun.rxTsoPackets > 0, `the sender's TUN delivered super-packets (${tun.rxTsoPackets})`);
       assert.equal(tun.rxErrors, 0);
+      // The receiver wrote runs of one flow's segments to its TUN as single GSO packets.
+      const tb = (await b.call({ cmd: 'stats' })).tun as { txGsoBatches: number; txErrors: number };
+      assert.ok(tb.txGsoBatches > 0, `the receiver's TUN took coalesced writes (${tb.txGsoBatches})`);
+      assert.equal(tb.txErrors, 0);
     } finally {
       sink.kill();
       src?.kill();
