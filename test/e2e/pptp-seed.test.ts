@@ -8,8 +8,9 @@
  *   10.1.202.0/24 (home LAN)     -> 198.19.202.0/24
  */
 import { test } from 'node:test';
+import { spawn } from 'node:child_process';
 import assert from 'node:assert/strict';
-import { Topology, waitOutput } from '../io/l2tp/topology.js';
+import { Topology, waitOutput, type Machine } from '../io/l2tp/topology.js';
 import { waitFor } from '../mgmt/helpers.js';
 
 test('seed 000 "Connecting Remote Client": the laptop reaches a workstation behind the office router (proxy-arp on Office)', async () => {
@@ -85,7 +86,34 @@ test('seed 000 "Site-to-Site PPTP": office and home LANs reach each other via th
     await waitFor(() => hws.ping('198.19.101.50', 1) === 1, 10000, 'first answer');
     assert.equal(hws.ping('198.19.101.50', 3), 3, 'home workstation -> office workstation');
     assert.equal(ows.ping('198.19.202.50', 3), 3, 'office workstation -> home workstation');
+
+    // TCP between the LANs, each router's LAN port without offloads: the segments a router
+    // coalesced into one write to its TUN are cut and checksummed again in software on the
+    // way out, and the workstation's TCP accepts every byte.
+    office.exec('ethtool', '-K', 'ether2', 'tso', 'off', 'gso', 'off', 'tx', 'off');
+    home.exec('ethtool', '-K', 'ether2', 'tso', 'off', 'gso', 'off', 'tx', 'off');
+    assert.deepEqual(...(await tcpTransfer(hws, ows, '198.19.101.50')), 'home -> office: 4 MiB intact');
+    assert.deepEqual(...(await tcpTransfer(ows, hws, '198.19.202.50')), 'office -> home: 4 MiB intact');
   } finally {
     await topo.destroy();
   }
 });
+
+/** 4 MiB of seeded bytes over TCP from `from` to `to` (listening on `addr`): [sent, received] as "sha256 length". */
+async function tcpTransfer(from: Machine, to: Machine, addr: string): Promise<[string, string]> {
+  const sink = `const c=require('crypto'),h=c.createHash('sha256');let n=0;require('net').createServer(s=>{s.on('data',d=>{h.update(d);n+=d.length});s.on('end',()=>{process.stdout.write(h.digest('hex')+' '+n+'\\n');process.exit(0)})}).listen(7200,'${addr}',()=>process.stdout.write('ready\\n'))`;
+  const src = `const c=require('crypto'),b=Buffer.alloc(4<<20);for(let i=0;i<b.length;i+=32)c.createHash('sha256').update('x'+i).digest().copy(b,i);const s=require('net').connect(7200,'${addr}',()=>{s.end(b)});s.on('close',()=>{process.stdout.write(c.createHash('sha256').update(b).digest('hex')+' '+b.length+'\\n')})`;
+  const run = (m: Machine, js: string) => {
+    const p = spawn('ip', ['netns', 'exec', m.ns, 'timeout', '60', process.execPath, '-e', js], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    let ready: () => void = () => {};
+    const isReady = new Promise<void>((r) => (ready = r));
+    p.stdout!.on('data', (d: Buffer) => { out += d.toString(); if (out.includes('ready')) ready(); });
+    const done = new Promise<string>((res, rej) => p.on('exit', (code) => (code === 0 ? res(out.replace('ready\n', '').trim()) : rej(new Error(`${m.name}: exit ${code}`)))));
+    return { isReady, done };
+  };
+  const rx = run(to, sink);
+  await rx.isReady;
+  const tx = run(from, src);
+  return Promise.all([tx.done, rx.done]);
+}
