@@ -355,18 +355,7 @@ export class GreSession {
     const start = off - hlen;
     if (start < 0) throw new ConfigError('CONFIG_ERR_INVALID_VALUE', `sendInPlace needs ${hlen} octets of headroom`);
     const seq = this.nextSeq;
-    buf[start] = 0x30; // K + S (§4.1)
-    buf[start + 1] = withAck ? 0x81 : 0x01; // A? + Ver 1
-    buf[start + 2] = 0x88;
-    buf[start + 3] = 0x0b;
-    buf[start + 4] = len >>> 8;
-    buf[start + 5] = len & 0xff;
-    buf[start + 6] = this.peerCallId >>> 8;
-    buf[start + 7] = this.peerCallId & 0xff;
-    buf[start + 8] = seq >>> 24;
-    buf[start + 9] = (seq >>> 16) & 0xff;
-    buf[start + 10] = (seq >>> 8) & 0xff;
-    buf[start + 11] = seq & 0xff;
+    this.writeDataHeader(buf, start, len, seq, withAck);
     if (withAck) {
       const a = this.highest;
       buf[start + 12] = a >>> 24;
@@ -394,16 +383,10 @@ export class GreSession {
     return true;
   }
 
-  /**
-   * A packet of a send-order test: framed with the next sequence number (no piggybacked
-   * ack: the ack must not wait with it) and copied into the test pool.
-   */
-  private holdForTest(buf: Uint8Array, off: number, len: number): boolean {
-    const start = off - 12;
-    if (start < 0) throw new ConfigError('CONFIG_ERR_INVALID_VALUE', 'sendInPlace needs 12 octets of headroom');
-    const seq = this.nextSeq;
-    buf[start] = 0x30; // K + S (§4.1)
-    buf[start + 1] = 0x01;
+  /** The 12 octets of a data packet's header (§4.1): K and S set, A if an ack follows, Ver 1. */
+  private writeDataHeader(buf: Uint8Array, start: number, len: number, seq: number, withAck: boolean): void {
+    buf[start] = 0x30; // K + S
+    buf[start + 1] = withAck ? 0x81 : 0x01; // A? + Ver 1
     buf[start + 2] = 0x88;
     buf[start + 3] = 0x0b;
     buf[start + 4] = len >>> 8;
@@ -414,6 +397,17 @@ export class GreSession {
     buf[start + 9] = (seq >>> 16) & 0xff;
     buf[start + 10] = (seq >>> 8) & 0xff;
     buf[start + 11] = seq & 0xff;
+  }
+
+  /**
+   * A packet of a send-order test: framed with the next sequence number (no piggybacked
+   * ack: the ack must not wait with it) and copied into the test pool.
+   */
+  private holdForTest(buf: Uint8Array, off: number, len: number): boolean {
+    const start = off - 12;
+    if (start < 0) throw new ConfigError('CONFIG_ERR_INVALID_VALUE', 'sendInPlace needs 12 octets of headroom');
+    const seq = this.nextSeq;
+    this.writeDataHeader(buf, start, len, seq, false);
     const slotSize = 12 + this.maxPayload;
     const n = TEST_HELD[this.testType];
     const pool = (this.testPool ??= new Uint8Array(n * slotSize));
