@@ -39,6 +39,9 @@
 #include <linux/if_tun.h>
 #include <linux/udp.h>
 #include <linux/virtio_net.h>
+#ifndef VIRTIO_NET_HDR_GSO_UDP_L4
+#define VIRTIO_NET_HDR_GSO_UDP_L4 5 /* Linux 6.2 uapi; Debian 12's headers predate it */
+#endif
 #include <sys/uio.h>
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
@@ -90,7 +93,7 @@ typedef struct chan {
   /* TUN with IFF_VNET_HDR (TSO offload): one read may bring a TCP super-packet (up to
    * 64 KiB) that is cut into MSS-sized segments here; `tseg` is the next segment of
    * the landed one, `tpend` whether it has more. */
-  int vnet, vnet_gro_off;
+  int vnet, vnet_gro_off, vnet_uso_off;
   uint8_t gro_hdr[120];
   struct virtio_net_hdr gro_vh;
   struct iovec gro_iov[MAX_BATCH + 2];
@@ -526,6 +529,75 @@ static ssize_t write_tcp_run(chan *c, uint8_t *const *data, const uint32_t *len,
   return writev(c->fd, c->gro_iov, (int)g + 2);
 }
 
+/* A plain IPv4 UDP datagram we may merge: no IP options or fragments, a payload, and a
+ * UDP checksum that is present and right (a zero one cannot be vouched for). */
+static int udp_mergeable(const uint8_t *p, uint32_t len, uint32_t *pay) {
+  if (len < 29 || p[0] != 0x45 || p[9] != IPPROTO_UDP || be16(p + 2) != len) return 0;
+  if (be16(p + 6) & 0x3fff) return 0;
+  if (be16(p + 24) != len - 20 || (p[26] == 0 && p[27] == 0)) return 0;
+  uint8_t ph[12];
+  memcpy(ph, p + 12, 8);
+  ph[8] = 0;
+  ph[9] = IPPROTO_UDP;
+  put_be16(ph + 10, len - 20);
+  if (csum_fold(csum_part(csum_part(0, ph, 12), p + 20, len - 20)) != 0) return 0;
+  *pay = len - 28;
+  return 1;
+}
+
+/* How many datagrams from data[0] on form one UDP run: one flow (addresses and ports,
+ * TOS, TTL, DF), equal payload sizes (the last may be shorter), under 64 KiB. */
+static uint32_t udp_run(uint8_t *const *data, const uint32_t *len, uint32_t n) {
+  uint32_t pay, pay2;
+  if (n < 2 || !udp_mergeable(data[0], len[0], &pay)) return 1;
+  const uint8_t *a = data[0];
+  uint32_t mss = pay, total = pay, g = 1;
+  while (g < n && g < MAX_BATCH) {
+    const uint8_t *b = data[g];
+    if (!udp_mergeable(b, len[g], &pay2) || pay2 > mss || total + pay2 > 65535 - 28) break;
+    if (memcmp(a + 12, b + 12, 12) || a[1] != b[1] || a[8] != b[8] || ((a[6] ^ b[6]) & 0x40)) break;
+    total += pay2;
+    g++;
+    if (pay2 < mss) break;
+  }
+  return g;
+}
+
+/* One UDP GSO write (VIRTIO_NET_HDR_GSO_UDP_L4) for datagrams data[0..g). */
+static ssize_t write_udp_run(chan *c, uint8_t *const *data, const uint32_t *len, uint32_t g) {
+  uint32_t mss = len[0] - 28, total = 0;
+  for (uint32_t q = 0; q < g; q++) total += len[q] - 28;
+  uint8_t *h = c->gro_hdr;
+  memcpy(h, data[0], 28);
+  put_be16(h + 2, 28 + total);
+  put16(h + 10, 0);
+  put16(h + 10, csum_fold(csum_part(0, h, 20)));
+  put_be16(h + 24, 8 + total);
+  uint8_t ph[12];
+  memcpy(ph, h + 12, 8);
+  ph[8] = 0;
+  ph[9] = IPPROTO_UDP;
+  put_be16(ph + 10, 8 + total);
+  put16(h + 26, (uint16_t)~csum_fold(csum_part(0, ph, 12)));
+  struct virtio_net_hdr *v = &c->gro_vh;
+  memset(v, 0, sizeof *v);
+  v->flags = VIRTIO_NET_HDR_F_NEEDS_CSUM;
+  v->gso_type = VIRTIO_NET_HDR_GSO_UDP_L4;
+  v->hdr_len = 28;
+  v->gso_size = (uint16_t)mss;
+  v->csum_start = 20;
+  v->csum_offset = 6;
+  c->gro_iov[0].iov_base = v;
+  c->gro_iov[0].iov_len = sizeof *v;
+  c->gro_iov[1].iov_base = h;
+  c->gro_iov[1].iov_len = 28;
+  for (uint32_t q = 0; q < g; q++) {
+    c->gro_iov[2 + q].iov_base = data[q] + 28;
+    c->gro_iov[2 + q].iov_len = len[q] - 28;
+  }
+  return writev(c->fd, c->gro_iov, (int)g + 2);
+}
+
 /* Try to push packets [0,n) described by (data,len,addr,port) arrays; returns how
  * many were consumed (sent or dropped for a non-transient error). Stops at EAGAIN. */
 static uint32_t push_out(chan *c, uint8_t *const *data, const uint32_t *len, const uint32_t *addr,
@@ -538,8 +610,12 @@ static uint32_t push_out(chan *c, uint8_t *const *data, const uint32_t *len, con
     while (i < n) {
       ssize_t w;
       uint32_t g = 1;
+      int udp = 0;
       if (c->vnet && !c->vnet_gro_off && (g = tcp_run(data + i, len + i, n - i)) > 1) {
         w = write_tcp_run(c, data + i, len + i, g);
+      } else if (c->vnet && !c->vnet_uso_off && (g = udp_run(data + i, len + i, n - i)) > 1) {
+        udp = 1;
+        w = write_udp_run(c, data + i, len + i, g);
       } else if (c->vnet) {
         struct iovec v[2] = {{(void *)&zero_vh, sizeof zero_vh}, {data[i], len[i]}};
         w = writev(c->fd, v, 2);
@@ -554,8 +630,10 @@ static uint32_t push_out(chan *c, uint8_t *const *data, const uint32_t *len, con
         continue;
       }
       if (g > 1 && errno == EINVAL) {
-        /* The kernel refused the coalesced packet: never again on this device. */
-        c->vnet_gro_off = 1;
+        /* The kernel refused the coalesced packet (UDP GSO needs Linux 6.2): never again
+         * on this device. */
+        if (udp) c->vnet_uso_off = 1;
+        else c->vnet_gro_off = 1;
         continue;
       }
       if (errno == EINTR) continue;
