@@ -448,6 +448,58 @@ static void put_be16(uint8_t *p, uint32_t v) { p[0] = (uint8_t)(v >> 8); p[1] = 
 
 static uint32_t be32(const uint8_t *p) { return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3]; }
 
+/* Pseudo-header sum (RFC 793 §3.1, RFC 768) of an IPv4 packet whose transport part is
+ * `l4len` octets long. */
+static uint64_t pseudo_sum(const uint8_t *ip, uint32_t l4len) {
+  uint8_t ph[12];
+  memcpy(ph, ip + 12, 8);
+  ph[8] = 0;
+  ph[9] = ip[9];
+  put_be16(ph + 10, l4len);
+  return csum_part(0, ph, 12);
+}
+
+/* The TCP or UDP checksum of a 20-octet-header IPv4 packet is right. */
+static int l4_csum_ok(const uint8_t *p, uint32_t len) {
+  return csum_fold(csum_part(pseudo_sum(p, len - 20), p + 20, len - 20)) == 0;
+}
+
+/* One GSO write for packets data[0..g) of one flow: the first one's headers (hl octets,
+ * a 20-octet IPv4 header first) with the lengths of the whole run, then every payload.
+ * `l4len_at` is where a UDP length field sits (0 for TCP), `tcp_flags` what to add to a
+ * TCP header's flags (the run's last PSH); the checksum field at 20 + csum_offset gets the
+ * pseudo-header sum, as CHECKSUM_PARTIAL wants it. */
+static ssize_t write_gso_run(chan *c, uint8_t *const *data, const uint32_t *len, uint32_t g, uint32_t hl,
+                             uint8_t gso_type, uint16_t csum_offset, uint32_t l4len_at, uint8_t tcp_flags) {
+  uint32_t total = 0;
+  for (uint32_t q = 0; q < g; q++) total += len[q] - hl;
+  uint8_t *h = c->gro_hdr;
+  memcpy(h, data[0], hl);
+  put_be16(h + 2, hl + total);
+  put16(h + 10, 0);
+  put16(h + 10, csum_fold(csum_part(0, h, 20)));
+  if (l4len_at) put_be16(h + l4len_at, hl - 20 + total);
+  else h[33] |= tcp_flags;
+  put16(h + 20 + csum_offset, (uint16_t)~csum_fold(pseudo_sum(h, hl - 20 + total)));
+  struct virtio_net_hdr *v = &c->gro_vh;
+  memset(v, 0, sizeof *v);
+  v->flags = VIRTIO_NET_HDR_F_NEEDS_CSUM;
+  v->gso_type = gso_type;
+  v->hdr_len = (uint16_t)hl;
+  v->gso_size = (uint16_t)(len[0] - hl);
+  v->csum_start = 20;
+  v->csum_offset = csum_offset;
+  c->gro_iov[0].iov_base = v;
+  c->gro_iov[0].iov_len = sizeof *v;
+  c->gro_iov[1].iov_base = h;
+  c->gro_iov[1].iov_len = hl;
+  for (uint32_t q = 0; q < g; q++) {
+    c->gro_iov[2 + q].iov_base = data[q] + hl;
+    c->gro_iov[2 + q].iov_len = len[q] - hl;
+  }
+  return writev(c->fd, c->gro_iov, (int)g + 2);
+}
+
 /* A plain IPv4 TCP data segment we may merge: header fields in range, no IP options or
  * fragments, only ACK (and PSH) set, payload present, and its TCP checksum right — the
  * kernel will not check a coalesced packet's checksum again, and PPTP/L2TP carry none. */
@@ -457,12 +509,7 @@ static int tcp_mergeable(const uint8_t *p, uint32_t len, uint32_t *thl, uint32_t
   uint32_t t = (uint32_t)(p[20 + 12] >> 4) * 4;
   if (t < 20 || 20 + t >= len) return 0;
   if ((p[20 + 13] & ~0x08) != 0x10) return 0; /* ACK, maybe PSH; nothing else */
-  uint8_t ph[12];
-  memcpy(ph, p + 12, 8);
-  ph[8] = 0;
-  ph[9] = IPPROTO_TCP;
-  put_be16(ph + 10, len - 20);
-  if (csum_fold(csum_part(csum_part(0, ph, 12), p + 20, len - 20)) != 0) return 0;
+  if (!l4_csum_ok(p, len)) return 0;
   *thl = t;
   *pay = len - 20 - t;
   return 1;
@@ -492,41 +539,10 @@ static uint32_t tcp_run(uint8_t *const *data, const uint32_t *len, uint32_t n) {
   return g;
 }
 
-/* One GSO write for packets data[0..g): the first one's headers, every payload behind it. */
+/* One TCPv4 GSO write; the merged header carries the run's last PSH. */
 static ssize_t write_tcp_run(chan *c, uint8_t *const *data, const uint32_t *len, uint32_t g) {
-  const uint8_t *a = data[0];
-  uint32_t thl = (uint32_t)(a[32] >> 4) * 4, hl = 20 + thl, mss = len[0] - hl, total = 0;
-  for (uint32_t q = 0; q < g; q++) total += len[q] - hl;
-  uint8_t *h = c->gro_hdr;
-  memcpy(h, a, hl);
-  put_be16(h + 2, hl + total);
-  put16(h + 10, 0);
-  put16(h + 10, csum_fold(csum_part(0, h, 20)));
-  h[33] |= (uint8_t)(data[g - 1][33] & 0x08);
-  /* CHECKSUM_PARTIAL: the field holds the (uncomplemented) pseudo-header sum. */
-  uint8_t ph[12];
-  memcpy(ph, h + 12, 8);
-  ph[8] = 0;
-  ph[9] = IPPROTO_TCP;
-  put_be16(ph + 10, thl + total);
-  put16(h + 36, (uint16_t)~csum_fold(csum_part(0, ph, 12)));
-  struct virtio_net_hdr *v = &c->gro_vh;
-  memset(v, 0, sizeof *v);
-  v->flags = VIRTIO_NET_HDR_F_NEEDS_CSUM;
-  v->gso_type = VIRTIO_NET_HDR_GSO_TCPV4;
-  v->hdr_len = (uint16_t)hl;
-  v->gso_size = (uint16_t)mss;
-  v->csum_start = 20;
-  v->csum_offset = 16;
-  c->gro_iov[0].iov_base = v;
-  c->gro_iov[0].iov_len = sizeof *v;
-  c->gro_iov[1].iov_base = h;
-  c->gro_iov[1].iov_len = hl;
-  for (uint32_t q = 0; q < g; q++) {
-    c->gro_iov[2 + q].iov_base = data[q] + hl;
-    c->gro_iov[2 + q].iov_len = len[q] - hl;
-  }
-  return writev(c->fd, c->gro_iov, (int)g + 2);
+  uint32_t hl = 20 + (uint32_t)(data[0][32] >> 4) * 4;
+  return write_gso_run(c, data, len, g, hl, VIRTIO_NET_HDR_GSO_TCPV4, 16, 0, data[g - 1][33] & 0x08);
 }
 
 /* A plain IPv4 UDP datagram we may merge: no IP options or fragments, a payload, and a
@@ -535,12 +551,7 @@ static int udp_mergeable(const uint8_t *p, uint32_t len, uint32_t *pay) {
   if (len < 29 || p[0] != 0x45 || p[9] != IPPROTO_UDP || be16(p + 2) != len) return 0;
   if (be16(p + 6) & 0x3fff) return 0;
   if (be16(p + 24) != len - 20 || (p[26] == 0 && p[27] == 0)) return 0;
-  uint8_t ph[12];
-  memcpy(ph, p + 12, 8);
-  ph[8] = 0;
-  ph[9] = IPPROTO_UDP;
-  put_be16(ph + 10, len - 20);
-  if (csum_fold(csum_part(csum_part(0, ph, 12), p + 20, len - 20)) != 0) return 0;
+  if (!l4_csum_ok(p, len)) return 0;
   *pay = len - 28;
   return 1;
 }
@@ -565,37 +576,7 @@ static uint32_t udp_run(uint8_t *const *data, const uint32_t *len, uint32_t n) {
 
 /* One UDP GSO write (VIRTIO_NET_HDR_GSO_UDP_L4) for datagrams data[0..g). */
 static ssize_t write_udp_run(chan *c, uint8_t *const *data, const uint32_t *len, uint32_t g) {
-  uint32_t mss = len[0] - 28, total = 0;
-  for (uint32_t q = 0; q < g; q++) total += len[q] - 28;
-  uint8_t *h = c->gro_hdr;
-  memcpy(h, data[0], 28);
-  put_be16(h + 2, 28 + total);
-  put16(h + 10, 0);
-  put16(h + 10, csum_fold(csum_part(0, h, 20)));
-  put_be16(h + 24, 8 + total);
-  uint8_t ph[12];
-  memcpy(ph, h + 12, 8);
-  ph[8] = 0;
-  ph[9] = IPPROTO_UDP;
-  put_be16(ph + 10, 8 + total);
-  put16(h + 26, (uint16_t)~csum_fold(csum_part(0, ph, 12)));
-  struct virtio_net_hdr *v = &c->gro_vh;
-  memset(v, 0, sizeof *v);
-  v->flags = VIRTIO_NET_HDR_F_NEEDS_CSUM;
-  v->gso_type = VIRTIO_NET_HDR_GSO_UDP_L4;
-  v->hdr_len = 28;
-  v->gso_size = (uint16_t)mss;
-  v->csum_start = 20;
-  v->csum_offset = 6;
-  c->gro_iov[0].iov_base = v;
-  c->gro_iov[0].iov_len = sizeof *v;
-  c->gro_iov[1].iov_base = h;
-  c->gro_iov[1].iov_len = 28;
-  for (uint32_t q = 0; q < g; q++) {
-    c->gro_iov[2 + q].iov_base = data[q] + 28;
-    c->gro_iov[2 + q].iov_len = len[q] - 28;
-  }
-  return writev(c->fd, c->gro_iov, (int)g + 2);
+  return write_gso_run(c, data, len, g, 28, VIRTIO_NET_HDR_GSO_UDP_L4, 6, 24, 0);
 }
 
 /* Try to push packets [0,n) described by (data,len,addr,port) arrays; returns how
@@ -939,13 +920,8 @@ static int deal_tun(chan *c, uint32_t n) {
   if (i + 1 < nseg) t[13] &= (uint8_t)~0x09;
   if (i > 0) t[13] &= (uint8_t)~0x80;
   /* Full TCP checksum over the pseudo-header (RFC 793 §3.1) and the segment. */
-  uint8_t ph[12];
-  memcpy(ph, dst + 12, 8);
-  ph[8] = 0;
-  ph[9] = IPPROTO_TCP;
-  put_be16(ph + 10, thl + chunk);
   put16(t + 16, 0);
-  put16(t + 16, csum_fold(csum_part(csum_part(0, ph, 12), t, thl + chunk)));
+  put16(t + 16, csum_fold(csum_part(pseudo_sum(dst, thl + chunk), t, thl + chunk)));
   c->rxmeta[n * META_WORDS] = n * c->slot + c->headroom;
   c->rxmeta[n * META_WORDS + 1] = hl + chunk;
   c->rxmeta[n * META_WORDS + 2] = 0;
