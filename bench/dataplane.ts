@@ -11,8 +11,13 @@
  * on unique ports, everything under `timeout`), and every namespace and process it made
  * is removed.
  *
- *   npm run bench -- dataplane [--time 4] [--repeat 3] [--gen-nice 19] [--gen-cpu any]
- *                              [--only culvert-udp,culvert-gre,openvpn,wireguard-go,veth]
+ *   npm run bench -- dataplane [--time 4] [--repeat 3] [--gen-nice 19] [--gen-cpu any] [--latency]
+ *                              [--only culvert-udp,culvert-gre,openvpn,openvpn-batch,wireguard-go,veth]
+ *
+ * culvert's data-plane threads run under SCHED_BATCH unless CULVERT_SCHED=normal (see
+ * src/io/native.ts); the row "OpenVPN ... SCHED_BATCH" runs OpenVPN under the same policy
+ * (chrt -b 0), so the ratio that policy alone explains can be told from the engine's own.
+ * --latency adds ping round trips through each path: idle, and during the TCP test.
  *
  * The 64-byte figure comes from bench/pktgen/pktgen.c (built with gcc at bench time): a
  * sendmmsg generator at saturation and a recvmmsg sink, the same for every path, so it
@@ -28,6 +33,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { NetnsPair, ip } from '../test/io/helpers/netns.js';
+import { wantedScheduling } from '../src/io/native.js';
 import {
   INNER_A, INNER_B, WG_IF_A, WG_IF_B, cpuUs, ensurePackages, have, iperfTcp, kill, median, openvpnTunnel, wireguardTunnel,
 } from './lib.js';
@@ -99,7 +105,28 @@ interface Flow {
   own: Record<string, number>;
 }
 
-interface Sample { tcpMbps: number; pps64: number; cpuUsPerPkt: number; flow: Flow }
+interface Sample { tcpMbps: number; pps64: number; cpuUsPerPkt: number; flow: Flow; rtt?: Rtt }
+
+/** Ping round trips in ms through the path: median idle, median and 99th percentile under TCP load. */
+interface Rtt { idle: number; loaded: number; loaded99: number }
+let latency = false;
+
+/** Starts `count` pings at 10 ms from `ns` to `dst`; resolves with the round trips in ms. */
+function pings(ns: string, dst: string, count: number): Promise<number[]> {
+  return new Promise((res) => {
+    const p = spawn('ip', ['netns', 'exec', ns, 'timeout', String(count / 100 + 10), 'ping', '-n', '-i', '0.01', '-W', '1', '-c', String(count), dst],
+      { stdio: ['ignore', 'pipe', 'ignore'] });
+    let out = '';
+    p.stdout.on('data', (d: Buffer) => { out += d.toString(); });
+    p.on('exit', () => res([...out.matchAll(/time=([\d.]+) ms/g)].map((m) => Number(m[1]))));
+  });
+}
+
+const pct = (xs: number[], q: number): number => {
+  if (!xs.length) return NaN;
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor(s.length * q))]!;
+};
 
 function linkStats(ns: string, dev: string): { rx: Record<string, number>; tx: Record<string, number>; txqlen: number } {
   const j = JSON.parse(execFileSync('ip', ['-n', ns, '-s', '-j', 'link', 'show', 'dev', dev], { encoding: 'utf8' })) as
@@ -188,10 +215,22 @@ async function pps64(net: NetnsPair, dst: string, secs: number, t: Tunnel): Prom
  * It is per packet *received*: a tunnel whose far end drops packets pays for them here.
  */
 async function measure(net: NetnsPair, dst: string, secs: number, t: Tunnel): Promise<Sample> {
+  let rtt: Rtt | undefined;
+  let loadedP: Promise<number[]> | undefined;
+  let idle: number[] = [];
+  if (latency) {
+    idle = await pings(net.a, dst, 200);
+    // iperfTcp blocks this process; the pings run in their own and are collected after.
+    loadedP = pings(net.a, dst, Math.max(50, secs * 100 - 100));
+  }
   const tcpMbps = iperfTcp(net.a, net.b, dst, secs);
+  if (loadedP) {
+    const loaded = await loadedP;
+    rtt = { idle: pct(idle, 0.5), loaded: pct(loaded, 0.5), loaded99: pct(loaded, 0.99) };
+  }
   const flow = await pps64(net, dst, secs, t);
   const pps = flow.received / flow.genSecs;
-  return { tcpMbps, pps64: pps, cpuUsPerPkt: t.pids.length && flow.received > 0 ? flow.tunnelCpuUs / flow.received : NaN, flow };
+  return { tcpMbps, pps64: pps, cpuUsPerPkt: t.pids.length && flow.received > 0 ? flow.tunnelCpuUs / flow.received : NaN, flow, rtt };
 }
 
 async function culvert(transport: 'udp' | 'gre', secs: number): Promise<Result> {
@@ -212,18 +251,18 @@ async function culvert(transport: 'udp' | 'gre', secs: number): Promise<Result> 
       };
     };
     const m = await measure(net, INNER_B, secs, { pids: [a.proc.pid!, b.proc.pid!], devA: String(ra.tun), devB: String(rb.tun), own });
-    return { name: `culvert ${transport.toUpperCase()} (batch 64)`, ...m };
+    return { name: `culvert ${transport.toUpperCase()} (batch 64, ${wantedScheduling() === 'batch' ? 'SCHED_BATCH' : 'SCHED_OTHER'})`, ...m };
   } finally {
     net.destroy();
   }
 }
 
-async function openvpn(secs: number, dir: string): Promise<Result> {
+async function openvpn(secs: number, dir: string, schedBatch = false): Promise<Result> {
   const net = NetnsPair.create('bovpn');
   let procs: ChildProcess[] = [];
   try {
-    procs = await openvpnTunnel(net, dir, 1400);
-    return { name: 'OpenVPN (cipher none)', ...await measure(net, INNER_B, secs, { pids: procs.map((p) => p.pid!), devA: 'ovpn0', devB: 'ovpn0' }) };
+    procs = await openvpnTunnel(net, dir, 1400, schedBatch);
+    return { name: schedBatch ? 'OpenVPN (cipher none) SCHED_BATCH' : 'OpenVPN (cipher none)', ...await measure(net, INNER_B, secs, { pids: procs.map((p) => p.pid!), devA: 'ovpn0', devB: 'ovpn0' }) };
   } finally {
     for (const p of procs) kill(p);
     net.destroy();
@@ -256,6 +295,8 @@ async function veth(secs: number): Promise<Result> {
   }
 }
 
+/** Width of the path column. */
+const W = 42;
 const k = (n: number): string => (Number.isNaN(n) ? '-' : n >= 1e4 ? `${(n / 1e3).toFixed(0)}k` : n.toFixed(0));
 
 export async function run(args: string[]): Promise<void> {
@@ -267,7 +308,9 @@ export async function run(args: string[]): Promise<void> {
   const repeat = Number(opt('--repeat', '3'));
   genNice = opt('--gen-nice', genNice);
   genCpu = opt('--gen-cpu', genCpu);
-  const only = opt('--only', 'culvert-udp,culvert-gre,openvpn,wireguard-go,veth').split(',');
+  latency = args.includes('--latency');
+  wantedScheduling(); // a bad CULVERT_SCHED fails here, before any namespace exists
+  const only = opt('--only', 'culvert-udp,culvert-gre,openvpn,openvpn-batch,wireguard-go,veth').split(',');
   ensurePackages([['openvpn', 'openvpn'], ['wireguard-go', 'wireguard-go'], ['wg', 'wireguard-tools'],
     ['iperf3', 'iperf3'], ['ethtool', 'ethtool'], ['ping', 'iputils-ping']]);
   const dir = mkdtempSync(join(tmpdir(), 'culvert-bench-'));
@@ -276,6 +319,7 @@ export async function run(args: string[]): Promise<void> {
     ['culvert-udp', () => culvert('udp', secs)],
     ['culvert-gre', () => culvert('gre', secs)],
     ['openvpn', () => openvpn(secs, dir)],
+    ['openvpn-batch', () => openvpn(secs, dir, true)],
     ['wireguard-go', () => wireguard(secs, dir)],
     ['veth', () => veth(secs)],
   ];
@@ -304,8 +348,8 @@ export async function run(args: string[]): Promise<void> {
     `  TCP: iperf3, one stream. 64B: pktgen (bench/pktgen/pktgen.c) sendmmsg at saturation, generator nice ${genNice}, cpu ${genCpu};`,
     `  64B pkt/s = datagrams the sink received / send time. CPU us/pkt = tunnel processes (both ends) CPU / datagrams received.`,
     `  veth: its forwarding runs inside the generator's sendmmsg (nice ${genNice}), so that row is the generator's figure, not a ceiling.`,
-    `${pad('path', 32)}${pad('TCP Mbit/s (min-max)', 22)}${pad('xOVPN', 7)}${pad('64B pkt/s (min-max)', 24)}${pad('xOVPN', 7)}` +
-      `${pad('CPU us/pkt (min-max)', 22)}OVPN/this`,
+    `${pad('path', W)}${pad('TCP Mbit/s (min-max)', 22)}${pad('xOVPN', 7)}${pad('64B pkt/s (min-max)', 24)}${pad('xOVPN', 7)}` +
+      `${pad('CPU us/pkt (min-max)', 22)}${pad('OVPN/this', 11)}${latency ? 'ping ms: idle, under TCP median / p99' : ''}`,
   ];
   for (const rs of Object.values(runs)) {
     const tcp = med(rs, (r) => r.tcpMbps);
@@ -314,26 +358,38 @@ export async function run(args: string[]): Promise<void> {
     const rt = base ? (tcp / med(base, (r) => r.tcpMbps)).toFixed(2) : '-';
     const rp = base ? (pps / med(base, (r) => r.pps64)).toFixed(2) : '-';
     const rc = base && !Number.isNaN(cpu) ? (med(base, (r) => r.cpuUsPerPkt) / cpu).toFixed(2) : '-';
-    lines.push(`${pad(rs[0].name, 32)}${pad(`${tcp.toFixed(0)} (${spread(rs, (r) => r.tcpMbps)})`, 22)}${pad(rt, 7)}` +
+    lines.push(`${pad(rs[0].name, W)}${pad(`${tcp.toFixed(0)} (${spread(rs, (r) => r.tcpMbps)})`, 22)}${pad(rt, 7)}` +
       `${pad(`${pps.toFixed(0)} (${spread(rs, (r) => r.pps64)})`, 24)}${pad(rp, 7)}` +
-      `${pad(Number.isNaN(cpu) ? '-' : `${cpu.toFixed(2)} (${spread(rs, (r) => r.cpuUsPerPkt, 2)})`, 22)}${rc}`);
+      `${pad(Number.isNaN(cpu) ? '-' : `${cpu.toFixed(2)} (${spread(rs, (r) => r.cpuUsPerPkt, 2)})`, 22)}${pad(rc, 11)}` +
+      (latency ? `${med(rs, (r) => r.rtt?.idle ?? NaN).toFixed(3)}, ${med(rs, (r) => r.rtt?.loaded ?? NaN).toFixed(3)} / ${med(rs, (r) => r.rtt?.loaded99 ?? NaN).toFixed(3)}` : ''));
+  }
+  // The same scheduling policy on both sides: what the engine gains apart from SCHED_BATCH.
+  const same = runs['openvpn-batch'];
+  if (same) {
+    const parts: string[] = [];
+    for (const key of ['culvert-udp', 'culvert-gre']) {
+      const rs = runs[key];
+      if (!rs) continue;
+      parts.push(`${key}: TCP ${(med(rs, (r) => r.tcpMbps) / med(same, (r) => r.tcpMbps)).toFixed(2)}x, 64B ${(med(rs, (r) => r.pps64) / med(same, (r) => r.pps64)).toFixed(2)}x`);
+    }
+    if (parts.length) lines.push(`against OpenVPN under SCHED_BATCH too: ${parts.join('; ')}`);
   }
   // Where the 64-byte packets went, per run: generator -> tunnel A's TUN queue -> veth -> tunnel B's socket -> TUN -> sink.
   lines.push('', '64B packet flow per run (counts over the run; "-" = no such stage on this path):',
-    `${pad('path', 32)}${pad('pkt/s', 8)}${pad('gen sent', 10)}${pad('sndbufErr', 10)}${pad('tunA in', 9)}${pad('tunA drop', 10)}${pad('qlen', 6)}${pad('veth a>b', 9)}` +
+    `${pad('path', W)}${pad('pkt/s', 8)}${pad('gen sent', 10)}${pad('sndbufErr', 10)}${pad('tunA in', 9)}${pad('tunA drop', 10)}${pad('qlen', 6)}${pad('veth a>b', 9)}` +
     `${pad('outer drop', 11)}${pad('tunB out', 9)}${pad('sink rx', 9)}${pad('sink drop', 10)}${pad('late', 6)}${pad('gen CPU%', 9)}${pad('sink CPU%', 10)}tunnel A, B: CPU%/waiting% CPU us per packet it handled (kernel share)`);
   for (const rs of Object.values(runs)) {
     for (const r of rs) {
       const f = r.flow;
       const pct = (us: number): string => ((us / 1e6 / f.genSecs) * 100).toFixed(0);
       const pct2 = (a: number, b: number): string => `${((a / b) * 100).toFixed(0)}%`;
-      lines.push(`${pad(r.name, 32)}${pad(k(r.pps64), 8)}${pad(k(f.sent), 10)}${pad(k(f.sndbufErrA), 10)}${pad(k(f.intoTunA), 9)}${pad(k(f.dropTunA), 10)}${pad(k(f.tunAQlen), 6)}` +
+      lines.push(`${pad(r.name, W)}${pad(k(r.pps64), 8)}${pad(k(f.sent), 10)}${pad(k(f.sndbufErrA), 10)}${pad(k(f.intoTunA), 9)}${pad(k(f.dropTunA), 10)}${pad(k(f.tunAQlen), 6)}` +
         `${pad(k(f.vethTxA), 9)}${pad(k(f.outerDropB), 11)}${pad(k(f.outOfTunB), 9)}${pad(k(f.received), 9)}${pad(k(f.sinkDrops), 10)}${pad(k(f.lateB), 6)}` +
         `${pad(pct(f.genCpuUs), 9)}${pad(pct(f.sinkCpuUs), 10)}${f.endCpuUs.map((c, i) => `${pct(c)}/${pct(f.endWaitUs[i])} ${(c / (i === 0 ? f.intoTunA : f.outOfTunB)).toFixed(1)}us (${pct2(f.endSysUs[i], c)})`).join(', ') || '-'}`);
       // Only a full TUN queue at A shows the tunnel, not the generator, set the pace.
-      if (f.pids > 0 && !(f.dropTunA > 0)) lines.push(`${pad('', 32)}WARNING: nothing dropped at tunnel A's queue: the generator did not saturate this run`);
+      if (f.pids > 0 && !(f.dropTunA > 0)) lines.push(`${pad('', W)}WARNING: nothing dropped at tunnel A's queue: the generator did not saturate this run`);
       if (Object.keys(f.own).length) {
-        lines.push(`${pad('', 32)}culvert: ${Object.entries(f.own).map(([n, v]) => `${n} ${k(v)}`).join(', ')}`);
+        lines.push(`${pad('', W)}culvert: ${Object.entries(f.own).map(([n, v]) => `${n} ${k(v)}`).join(', ')}`);
       }
     }
   }

@@ -94,15 +94,16 @@ export function iperfTcp(from: string, to: string, dst: string, secs: number, ex
 
 /**
  * OpenVPN 2.6 p2p UDP, static key, --cipher none --auth none, TUN MTU `mtu`, INNER_A in
- * net.a and INNER_B in net.b; resolves once a ping passes. Returns its two processes
+ * net.a and INNER_B in net.b (both under SCHED_BATCH with `schedBatch`); resolves once a ping passes. Returns its two processes
  * (end them with kill()).
  */
-export async function openvpnTunnel(net: NetnsPair, dir: string, mtu: number): Promise<ChildProcess[]> {
+export async function openvpnTunnel(net: NetnsPair, dir: string, mtu: number, schedBatch = false): Promise<ChildProcess[]> {
   const procs: ChildProcess[] = [];
   const key = join(dir, 'ovpn.key');
   execFileSync('openvpn', ['--genkey', 'secret', key], { stdio: 'ignore' });
   const start = (ns: string, local: string, remote: string, me: string, peer: string): void => {
-    procs.push(spawn('ip', ['netns', 'exec', ns, 'openvpn', '--dev', 'ovpn0', '--dev-type', 'tun', '--proto', 'udp',
+    // schedBatch: under SCHED_BATCH (chrt -b 0), the policy culvert's data plane takes by default.
+    procs.push(spawn('ip', ['netns', 'exec', ns, ...(schedBatch ? ['chrt', '-b', '0'] : []), 'openvpn', '--dev', 'ovpn0', '--dev-type', 'tun', '--proto', 'udp',
       '--local', local, '--remote', remote, '--lport', '1194', '--rport', '1194', '--ifconfig', me, peer,
       '--secret', key, '--cipher', 'none', '--auth', 'none', '--tun-mtu', String(mtu), '--verb', '1'], { stdio: 'ignore' }));
   };

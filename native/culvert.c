@@ -33,6 +33,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <poll.h>
+#include <sched.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -1645,6 +1646,29 @@ static napi_value nl_error(napi_env env, napi_callback_info info) {
   return s;
 }
 
+/*
+ * schedBatch(on: boolean) -> errno (0 = done). The calling thread's policy becomes
+ * SCHED_BATCH (or back to SCHED_OTHER). A SCHED_BATCH thread keeps its nice value and
+ * its fair share of CPU; what changes is that its wake-ups no longer preempt the task
+ * running on that CPU (kernel/sched/fair.c: batch tasks' preemption is driven by the
+ * tick). For a packet engine that is the difference between one context switch per
+ * packet and one per batch when both ends of a hop share a CPU: the thread that woke it
+ * finishes its batch, and the engine then finds a fuller queue. Unprivileged.
+ */
+static napi_value sched_batch(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  bool on = false;
+  NAPI_OK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 1 || napi_get_value_bool(env, argv[0], &on) != napi_ok) {
+    napi_throw_type_error(env, "IO_ERR_BAD_ARG", "schedBatch(on: boolean)");
+    return NULL;
+  }
+  struct sched_param sp = {0};
+  int e = sched_setscheduler(0, on ? SCHED_BATCH : SCHED_OTHER, &sp) < 0 ? errno : 0;
+  return mk_u32(env, (uint32_t)e);
+}
+
 /* strerror(errno) -> text */
 static napi_value str_error(napi_env env, napi_callback_info info) {
   size_t argc = 1;
@@ -1677,6 +1701,7 @@ NAPI_MODULE_INIT() {
     {"nlLink", NULL, nl_link, NULL, NULL, NULL, napi_enumerable, NULL},
     {"nlAddr", NULL, nl_addr, NULL, NULL, NULL, napi_enumerable, NULL},
     {"nlError", NULL, nl_error, NULL, NULL, NULL, napi_enumerable, NULL},
+    {"schedBatch", NULL, sched_batch, NULL, NULL, NULL, napi_enumerable, NULL},
     {"strerror", NULL, str_error, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   if (napi_define_properties(env, exports, sizeof props / sizeof props[0], props) != napi_ok) return NULL;

@@ -65,6 +65,10 @@ async function runDaemon(argv: string[]): Promise<number> {
   if (!Number.isInteger(restPort) || restPort < 0 || restPort > 65535) throw new ConfigError('CLI_ERR_USAGE', '--rest-port must be 0..65535 or off');
   let daemon: InstanceType<typeof Daemon>;
   try {
+    // Checked before anything starts: the data plane applies it when a tunnel opens.
+    const { wantedScheduling } = await import('../io/native.js');
+    const sched = wantedScheduling();
+    log('info', `data plane scheduling: ${sched === 'batch' ? 'SCHED_BATCH (CULVERT_SCHED=normal turns it off)' : 'SCHED_OTHER (CULVERT_SCHED=normal)'}`);
     daemon = new Daemon({
       dataDir: flags['data-dir'] ?? DEFAULT_DATA_DIR,
       socketPath: flags.socket ?? process.env.CULVERT_SOCKET ?? DEFAULT_SOCKET,
