@@ -73,7 +73,8 @@ let genNice = '19';
 let genCpu = 'any';
 let pktgen = '';
 
-function buildPktgen(dir: string): void {
+/** Compiles the 64-byte generator/sink into `dir`; pps64 needs it. */
+export function buildPktgen(dir: string): void {
   if (!have('gcc')) throw new Error('bench: the 64-byte test compiles bench/pktgen/pktgen.c and needs gcc (apt-get install gcc)');
   const src = fileURLToPath(new URL('../../bench/pktgen/pktgen.c', import.meta.url));
   pktgen = join(dir, 'pktgen');
@@ -93,10 +94,10 @@ function nsRun(ns: string, argv: string[], secs: number): Promise<string> {
 }
 
 /** Tunnel ingress device in a, egress device in b (absent for the bare veth), and the tunnel's processes [end A, end B]. */
-interface Tunnel { pids: number[]; devA?: string; devB?: string; own?: () => Promise<Record<string, number>> }
+export interface Tunnel { pids: number[]; devA?: string; devB?: string; own?: () => Promise<Record<string, number>> }
 
 /** Per-stage packet counts of one 64-byte run, to show where packets were lost. */
-interface Flow {
+export interface Flow {
   pids: number; sent: number; genSecs: number; genCpuUs: number; sinkCpuUs: number; tunnelCpuUs: number;
   /** CPU used and time spent waiting for a CPU, per tunnel end [A, B], in microseconds. */
   endCpuUs: number[]; endSysUs: number[]; endWaitUs: number[];
@@ -164,7 +165,7 @@ async function snap(net: NetnsPair, t: Tunnel): Promise<Snap> {
 }
 
 /** One saturating 64-byte run through the path; the sink's count is the figure. */
-async function pps64(net: NetnsPair, dst: string, secs: number, t: Tunnel): Promise<Flow> {
+export async function pps64(net: NetnsPair, dst: string, secs: number, t: Tunnel): Promise<Flow> {
   const p = port++;
   const sink = spawn('ip', ['netns', 'exec', net.b, 'timeout', String(secs + 20), pktgen, 'sink', dst, String(p), String(secs + 10), '1500'],
     { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -204,6 +205,12 @@ async function pps64(net: NetnsPair, dst: string, secs: number, t: Tunnel): Prom
   } finally {
     kill(sink);
   }
+}
+
+/** 64-byte datagrams per second the sink received through the path to `dst` (see pps64). */
+export async function rate64(net: NetnsPair, dst: string, secs: number, t: Tunnel): Promise<number> {
+  const f = await pps64(net, dst, secs, t);
+  return f.received / f.genSecs;
 }
 
 /**

@@ -163,7 +163,11 @@ export async function wireguardTunnel(net: NetnsPair, dir: string, mtu: number):
 }
 
 /** One measured tunnel: TCP throughput and the CPU of its own processes (both ends). */
-export interface TunnelResult { name: string; mbps: number; cpuPct: number; encoding?: string }
+export interface TunnelResult {
+  name: string; mbps: number; cpuPct: number; encoding?: string;
+  /** 64-byte UDP datagrams per second through the path (bench/dataplane.ts pps64), when measured. */
+  pps64?: number;
+}
 
 /**
  * Runs every selected path `repeat` times, interleaved, so drift of a shared machine hits
@@ -184,14 +188,24 @@ export async function interleaved<R extends TunnelResult>(label: string, suite: 
   return runs;
 }
 
+function ppsCells(v: number[], base: number): string {
+  const m = median(v);
+  if (Number.isNaN(m)) return '-';
+  return `${`${m.toFixed(0)} (${Math.min(...v).toFixed(0)}-${Math.max(...v).toFixed(0)})`.padEnd(26)}${Number.isNaN(base) ? '-' : (m / base).toFixed(2)}`;
+}
+
 /** The throughput table: median (min-max), ratio to the `openvpn` key, target verdicts, CPU. */
 export function throughputTable(title: string, runs: Record<string, TunnelResult[]>, target: Record<string, number>,
   o: { mtu: number; repeat: number; secs: number }): string[] {
   const base = runs.openvpn ? median(runs.openvpn.map((r) => r.mbps)) : NaN;
+  const withPps = Object.values(runs).some((rs) => rs.some((r) => r.pps64 !== undefined));
+  const basePps = runs.openvpn && withPps ? median(runs.openvpn.map((r) => r.pps64 ?? NaN)) : NaN;
   const lines = [
     `${title}: one-stream iperf3 TCP, inner MTU ${o.mtu}, two netns over a veth, median (min-max) of ${o.repeat} interleaved runs of ${o.secs} s`,
     `  tunnel CPU% = CPU of both tunnel processes during the TCP run (200% = both cores)`,
-    `${'path'.padEnd(30)}${'TCP Mbit/s (min-max)'.padEnd(24)}${'xOpenVPN'.padEnd(10)}${'target'.padEnd(12)}${'CPU%'.padEnd(7)}Mbit/s per CPU%`,
+    ...(withPps ? ['  64B pkt/s: 64-byte UDP datagrams the sink received per second, generator at saturation (bench/pktgen, as in `bench -- dataplane`)'] : []),
+    `${'path'.padEnd(30)}${'TCP Mbit/s (min-max)'.padEnd(24)}${'xOpenVPN'.padEnd(10)}${'target'.padEnd(12)}${'CPU%'.padEnd(7)}${'Mbit/s per CPU%'.padEnd(17)}` +
+      (withPps ? `${'64B pkt/s (min-max)'.padEnd(26)}xOpenVPN` : ''),
   ];
   for (const [key, rs] of Object.entries(runs)) {
     const v = rs.map((r) => r.mbps);
@@ -202,7 +216,8 @@ export function throughputTable(title: string, runs: Record<string, TunnelResult
     lines.push(`${rs[0]!.name.padEnd(30)}${`${m.toFixed(0)} (${Math.min(...v).toFixed(0)}-${Math.max(...v).toFixed(0)})`.padEnd(24)}` +
       `${(Number.isNaN(ratio) ? '-' : ratio.toFixed(2)).padEnd(10)}` +
       `${(tgt === undefined ? '' : `>=${tgt.toFixed(1)}${Number.isNaN(ratio) ? '' : ratio >= tgt ? ' ok' : ' MISS'}`).padEnd(12)}` +
-      `${cpu.toFixed(0).padEnd(7)}${(m / cpu).toFixed(2)}`);
+      `${cpu.toFixed(0).padEnd(7)}${(m / cpu).toFixed(2).padEnd(17)}` +
+      (withPps ? ppsCells(rs.map((r) => r.pps64 ?? NaN), basePps) : ''));
   }
   return lines;
 }

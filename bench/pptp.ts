@@ -7,9 +7,11 @@
  * none) in the same run. All with inner MTU 1400 (max-mtu/max-mru on both culvert ends,
  * --tun-mtu for OpenVPN). Prints medians (min-max) of interleaved repeats, the ratio to
  * OpenVPN, and the CPU the tunnel processes used per Mbit. Targets: MPPE >= 1.0x OpenVPN,
- * none >= 1.8x.
+ * none >= 1.8x. Then 64-byte packets per second through the same tunnels (the product's
+ * whole path: PPP, GRE sequencing and acks, MPPE), with the generator and sink of
+ * `bench -- dataplane` (--no-64 leaves it out).
  *
- *   npm run bench -- pptp [--time 5] [--repeat 3] [--only mppe,none,openvpn] [--mtu 1400]
+ *   npm run bench -- pptp [--time 5] [--repeat 3] [--only mppe,none,openvpn] [--mtu 1400] [--no-64]
  *                         [--cpu-prof DIR]   (node --cpu-prof of both daemons; prints the top
  *                                             self-time functions of each profile)
  *
@@ -21,6 +23,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { NetnsPair } from '../test/io/helpers/netns.js';
 import { CulvertDaemon, keyValues } from '../test/interop/pptp-helpers.js';
+import { buildPktgen, rate64 } from './dataplane.js';
 import { INNER_A, INNER_B, canPing, cpuUs, ensurePackages, iperfTcp, kill, openvpnTunnel, interleaved, throughputTable, type TunnelResult, waitFor } from './lib.js';
 
 type Result = TunnelResult;
@@ -28,6 +31,13 @@ type Result = TunnelResult;
 const USER = 'bench';
 // Not a real secret: both ends live in throw-away namespaces of this run.
 const PASS = 'bench-pass-1';
+
+let with64 = true;
+
+/** 64-byte pkt/s from net.a to INNER_B through the tunnel whose devices are devA/devB. */
+async function pps(net: NetnsPair, secs: number, pids: number[], devA: string, devB: string): Promise<number | undefined> {
+  return with64 ? rate64(net, INNER_B, secs, { pids, devA, devB }) : undefined;
+}
 
 async function culvertPptp(encrypt: boolean, secs: number, mtu: number, profDir?: string): Promise<Result> {
   const net = NetnsPair.create('bpptp');
@@ -61,7 +71,8 @@ async function culvertPptp(encrypt: boolean, secs: number, mtu: number, profDir?
     const t0 = performance.now();
     const mbps = iperfTcp(net.a, net.b, INNER_B, secs);
     const cpuPct = ((cpuUs(pids) - c0) / 1e3 / (performance.now() - t0)) * 100;
-    return { name: `culvert PPTP ${encrypt ? 'MPPE-128' : 'no encryption'}`, mbps, cpuPct, encoding: mon.encoding };
+    const pps64 = await pps(net, secs, [cli.pid!, srv.pid!], 'pptp-out1', `<pptp-${USER}>`);
+    return { name: `culvert PPTP ${encrypt ? 'MPPE-128' : 'no encryption'}`, mbps, cpuPct, encoding: mon.encoding, pps64 };
   } catch (e) {
     throw new Error(`${(e as Error).message}\n--- server stderr ---\n${srv.stderr().slice(-2000)}\n--- client stderr ---\n${cli.stderr().slice(-2000)}`);
   } finally {
@@ -81,7 +92,7 @@ async function openvpn(secs: number, mtu: number, dir: string): Promise<Result> 
     const t0 = performance.now();
     const mbps = iperfTcp(net.a, net.b, INNER_B, secs);
     const cpuPct = ((cpuUs(pids) - c0) / 1e3 / (performance.now() - t0)) * 100;
-    return { name: 'OpenVPN (cipher none)', mbps, cpuPct };
+    return { name: 'OpenVPN (cipher none)', mbps, cpuPct, pps64: await pps(net, secs, pids, 'ovpn0', 'ovpn0') };
   } finally {
     for (const p of procs) kill(p);
     net.destroy();
@@ -121,8 +132,10 @@ export async function run(args: string[]): Promise<void> {
   const profDir = args.includes('--cpu-prof') ? opt('--cpu-prof', '') : undefined;
   if (profDir === '') throw new Error('--cpu-prof needs a directory');
   const only = opt('--only', 'mppe,none,openvpn').split(',');
+  with64 = !args.includes('--no-64');
   ensurePackages([['iperf3', 'iperf3'], ['openvpn', 'openvpn'], ['ping', 'iputils-ping']]);
   const dir = mkdtempSync(join(tmpdir(), 'culvert-bench-pptp-'));
+  if (with64) buildPktgen(dir);
   const suite: [string, () => Promise<Result>][] = [
     ['mppe', () => culvertPptp(true, secs, mtu, profDir)],
     ['none', () => culvertPptp(false, secs, mtu, profDir)],
