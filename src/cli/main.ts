@@ -68,7 +68,7 @@ async function runDaemon(argv: string[]): Promise<number> {
     // Checked before anything starts: the data plane applies it when a tunnel opens.
     const { wantedScheduling } = await import('../io/native.js');
     const sched = wantedScheduling();
-    log('info', `data plane scheduling: ${sched === 'batch' ? 'SCHED_BATCH (CULVERT_SCHED=normal turns it off)' : 'SCHED_OTHER (CULVERT_SCHED=normal)'}`);
+    log('info', `data plane scheduling: ${sched === 'batch' ? 'SCHED_BATCH (CULVERT_SCHED=normal turns it off)' : 'left as started (CULVERT_SCHED=normal)'}`);
     daemon = new Daemon({
       dataDir: flags['data-dir'] ?? DEFAULT_DATA_DIR,
       socketPath: flags.socket ?? process.env.CULVERT_SOCKET ?? DEFAULT_SOCKET,

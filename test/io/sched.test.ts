@@ -20,7 +20,7 @@ function policyOf(statPath: string): number {
 }
 
 /** Opens a loopback UDP channel in a fresh worker with `env`; returns the worker thread's policy or the error. */
-function inWorker(env: Record<string, string>): Promise<{ policy?: number; code?: string; message?: string }> {
+function inWorker(env: Record<string, string>): Promise<{ before?: number; policy?: number; code?: string; message?: string }> {
   const code = `
     const { parentPort } = require('node:worker_threads');
     const { readFileSync } = require('node:fs');
@@ -38,7 +38,7 @@ function inWorker(env: Record<string, string>): Promise<{ policy?: number; code?
     });`;
   return new Promise((res, rej) => {
     const w = new Worker(code, { eval: true, env });
-    w.once('message', (m) => { void w.terminate(); res(m as { policy?: number }); });
+    w.once('message', (m) => { void w.terminate(); res(m as { before?: number; policy?: number }); });
     w.once('error', rej);
   });
 }
@@ -46,12 +46,14 @@ function inWorker(env: Record<string, string>): Promise<{ policy?: number; code?
 test('a thread that opens a channel runs under SCHED_BATCH by default; the other threads keep their policy', async () => {
   const mainBefore = policyOf('/proc/thread-self/stat');
   const r = await inWorker({});
+  assert.equal(r.before, SCHED_OTHER, JSON.stringify(r));
   assert.equal(r.policy, SCHED_BATCH, JSON.stringify(r));
   assert.equal(policyOf('/proc/thread-self/stat'), mainBefore, 'the main thread is untouched');
 });
 
-test('CULVERT_SCHED=normal leaves the data-plane thread under SCHED_OTHER', async () => {
+test('CULVERT_SCHED=normal leaves the data-plane thread as it was (SCHED_OTHER here)', async () => {
   const r = await inWorker({ CULVERT_SCHED: 'normal' });
+  assert.equal(r.before, SCHED_OTHER, JSON.stringify(r));
   assert.equal(r.policy, SCHED_OTHER, JSON.stringify(r));
 });
 
