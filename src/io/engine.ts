@@ -4,26 +4,28 @@
  * allocating per packet.
  *
  *  - Socket -> TUN: one socket batch is demultiplexed by key (L2TP tunnel/session ID,
- *    or PPTP peer address + Call ID) to a DataHandler. A Session handler strips the
- *    PPP header; IPv4/IPv6 packets are queued for their TUN as (offset, length)
- *    pairs into the socket's rx buffer, and each TUN gets one send() per batch.
- *    Everything else (LCP, IPCP, CCP, auth, compressed data) goes to the session's
- *    onControl callback: the protocol layer.
- *  - TUN -> socket: the tunnel + PPP header is written into the headroom in front of
- *    each packet in the TUN rx buffer and the batch leaves with one sendmmsg.
+ *    or PPTP peer address + Call ID) to a handler. A GRE packet goes through the
+ *    protocol layer's GreSession (sequence numbers, acks, reordering: RFC 2637 §4.2-4.4,
+ *    the same code the PPTP runtimes use). A Session strips the PPP header; IPv4/IPv6
+ *    packets are queued for their TUN as (offset, length) pairs into the socket's rx
+ *    buffer, and each TUN gets one send() per batch. Everything else (LCP, IPCP, CCP,
+ *    auth, compressed data) goes to the session's onControl callback: the protocol layer.
+ *  - TUN -> socket: the PPP header, then the L2TP data header or (GreSession) the GRE
+ *    header, are written into the headroom in front of each packet in the TUN rx buffer
+ *    and the batch leaves with one sendmmsg.
  *  - L2TP control messages (T=1) on the shared UDP port go to onL2tpControl.
  *
  * Views handed to callbacks are valid only during the call. No main-thread-only API
  * is used, so an Engine can live in a worker_thread.
  */
-import type { Clock, Timer } from '../protocol/clock.js';
+import type { Clock } from '../protocol/clock.js';
 import { RealClock } from './real-clock.js';
 import { IoError } from '../errors.js';
 import { META_WORDS, type Channel, type RawSocket, type TunDevice, type UdpSocket } from './native.js';
 import { MAX_BATCH, TxBatch } from './tx-batch.js';
 import { ipv4ToU32 } from './ipv4.js';
 import { createL2tpPeek, encodeDataHeaderInto, peekInto as peekL2tp, L2TP_DATA_HEADER_LENGTH } from '../codec/l2tp-peek.js';
-import { createGreHeader, encodeHeaderInto as encodeGreHeader, tryDecodeInto as peekGre, type GreHeaderFields } from '../codec/pptp/gre.js';
+import { GreSession as GreProtocol, type GreStats } from '../protocol/pptp/gre-session.js';
 
 /** PPP protocol numbers the fast path knows (RFC 1332, RFC 5072). */
 const PPP_IPV4 = 0x0021;
@@ -34,15 +36,16 @@ const PPP_UI = 0x03;
 /** FF 03 + 2-octet protocol written in front of every outbound IP packet. */
 const PPP_HDR = 4;
 
-/** Receives the tunnel data packets of one demux key. */
+/** Receives the L2TP data messages of one demux key. */
 export interface DataHandler {
   /** buf[off, off+len) is the PPP frame (address/control still present if the peer sent them). */
   onData(buf: Uint8Array, off: number, len: number, srcAddr: number, srcPort: number): void;
-  /**
-   * GRE only, before onData: the packet's sequence number (-1 if none) and ack (-1 if none).
-   * Return false to drop the packet (e.g. out of order).
-   */
-  onGreSequence?(seq: number, ack: number): boolean;
+}
+
+/** Receives the GRE packets of one demux key (peer address + our Call ID). */
+export interface GreHandler {
+  /** buf[off, off+len) starts at the GRE header (the IPv4 header is stripped). */
+  onGre(buf: Uint8Array, off: number, len: number): void;
 }
 
 /** Map from a numeric key to a handler; Map.get on a number does not allocate. */
@@ -114,12 +117,7 @@ export interface GreSessionOptions extends SessionBase {
   peerAddress: string;
 }
 
-/** Serial-number "a is after b" for 32-bit GRE sequence numbers (RFC 1982 style). */
-function seqAfter(a: number, b: number): boolean {
-  return ((a - b) | 0) > 0;
-}
-
-export class Session implements DataHandler {
+export class Session implements DataHandler, GreHandler {
   readonly transport: 'l2tp' | 'gre';
   readonly key: number;
   readonly peerAddr: number;
@@ -133,13 +131,10 @@ export class Session implements DataHandler {
   private readonly peerPort: number;
   private readonly peerTunnelId: number;
   private readonly peerSessionId: number;
-  private readonly peerCallId: number;
-  // GRE sequencing (RFC 2637 §4.4): last sequence received, next to send.
-  private txSeq = 0;
-  private rxSeq = 0;
-  private rxSeen = false;
-  /** @internal */ ackPending = false;
-  private readonly gre: GreHeaderFields = { callId: 0, payloadLength: 0 };
+  /** GRE: the protocol layer's sequencing, acks and reordering for this call. */
+  private readonly greProto: GreProtocol | undefined;
+  /** The buffer of the TUN batch being sent: GRE packets framed in it join the batch's sendmmsg. */
+  private txBuf: Uint8Array | undefined;
   private readonly scratch = new Uint8Array(64 + 4 + 1600);
   private closed = false;
 
@@ -155,15 +150,31 @@ export class Session implements DataHandler {
       this.peerPort = o.peerPort;
       this.peerTunnelId = o.peerTunnelId;
       this.peerSessionId = o.peerSessionId;
-      this.peerCallId = 0;
     } else {
       this.key = greKey(this.peerAddr, o.callId);
       this.peerPort = 0;
       this.peerTunnelId = 0;
       this.peerSessionId = 0;
-      this.peerCallId = o.peerCallId;
-      this.gre.callId = o.peerCallId;
+      // No call set-up here, so no negotiated window: the transmit window is not enforced.
+      this.greProto = new GreProtocol({
+        clock: engine.clock, localCallId: o.callId, peerCallId: o.peerCallId, peerWindow: 0, ackDelayMs: engine.ackDelay,
+        onWrite: (b, off, len) => this.greWrite(b, off, len),
+        onPayload: (b, off, len) => this.onData(b, off, len),
+      });
     }
+  }
+
+  /** GRE: the protocol layer's counters for this call (pptp(8)'s STATISTICS). */
+  get greStats(): GreStats | undefined { return this.greProto?.stats; }
+
+  /** A whole GRE packet out of GreSession: into the TUN batch's sendmmsg when framed in it, else at once. */
+  private greWrite(b: Uint8Array, off: number, len: number): boolean {
+    const tx = this.engine.socketTx('gre');
+    if (!tx) return false;
+    if (b === this.txBuf) { tx.add(b, off, len, this.peerAddr, 0); return true; }
+    // After what the batch queued: data leaves in sequence order.
+    tx.flush();
+    return this.engine.socketChannel('gre')!.sendOne(b, off, len, this.peerAddr, 0) === 1;
   }
 
   /** Bind a TUN device: its packets go out through this session, and inbound IP goes to it. */
@@ -188,21 +199,8 @@ export class Session implements DataHandler {
 
   get attachedTun(): TunDevice | undefined { return this.tun; }
 
-  onGreSequence(seq: number, ack: number): boolean {
-    void ack; // We do not hold a send window: peers' acks need no action here.
-    if (seq < 0) return true;
-    if (this.rxSeen && !seqAfter(seq, this.rxSeq)) {
-      // §4.4: duplicates and late packets are dropped (PPP copes with loss, not reordering).
-      this.stats.rxDropped++;
-      return false;
-    }
-    this.rxSeq = seq;
-    this.rxSeen = true;
-    if (!this.ackPending) {
-      this.ackPending = true;
-      this.engine.wantAck(this);
-    }
-    return true;
+  onGre(buf: Uint8Array, off: number, len: number): void {
+    this.greProto!.receive(buf, off, len);
   }
 
   onData(buf: Uint8Array, off: number, len: number): void {
@@ -217,9 +215,7 @@ export class Session implements DataHandler {
       proto = (buf[p] << 8) | buf[p + 1]; p += 2;
     }
     if ((proto === PPP_IPV4 || proto === PPP_IPV6) && this.tunTx) {
-      this.stats.rxPackets++;
-      this.stats.rxBytes += end - p;
-      this.engine.queueTun(this.tunTx, buf, p, end - p);
+      this.deliverToTun(buf, p, end - p);
       return;
     }
     this.stats.rxControl++;
@@ -245,33 +241,27 @@ export class Session implements DataHandler {
       ref.off = off - 2;
       ref.len = len + 2;
       if (xf && (!xf(buf, ref) || ref.off < off - 2 - TX_TRANSFORM_GROWTH || ref.len < 1)) { this.stats.txDropped++; continue; }
-      const start = this.frame(buf, ref.off, ref.len);
+      this.txBuf = buf;
+      if (!this.frame(buf, ref.off, ref.len, sock)) { this.stats.txDropped++; continue; }
       this.stats.txPackets++;
       this.stats.txBytes += len;
-      sock.add(buf, start, ref.off + ref.len - start, this.peerAddr, this.peerPort);
     }
+    this.txBuf = undefined;
     sock.flush();
   }
 
   /**
-   * buf[p, p+len) is a PPP frame (protocol + info): writes FF 03 before it and the
-   * tunnel header before that; returns where the datagram starts.
+   * buf[p, p+len) is a PPP frame (protocol + info): writes FF 03 before it, then the L2TP
+   * data header (queued on `tx`) or, for GRE, hands it to GreSession, which writes its
+   * header and sends through greWrite. False: GreSession did not take it.
    */
-  private frame(buf: Uint8Array, p: number, len: number): number {
+  private frame(buf: Uint8Array, p: number, len: number, tx: TxBatch): boolean {
     buf[p - 2] = PPP_ALLSTATIONS; buf[p - 1] = PPP_UI;
-    if (this.transport === 'l2tp') {
-      const h = p - 2 - L2TP_DATA_HEADER_LENGTH;
-      encodeDataHeaderInto(buf, h, this.peerTunnelId, this.peerSessionId);
-      return h;
-    }
-    const g = this.gre;
-    g.payloadLength = len + 2;
-    g.sequence = this.txSeq;
-    this.txSeq = (this.txSeq + 1) >>> 0;
-    if (this.ackPending) { g.ack = this.rxSeq; this.ackPending = false; } else g.ack = undefined;
-    const h = p - 2 - (g.ack === undefined ? 12 : 16);
-    encodeGreHeader(buf, h, g);
-    return h;
+    if (this.greProto) return this.greProto.sendInPlace(buf, p - 2, len + 2);
+    const h = p - 2 - L2TP_DATA_HEADER_LENGTH;
+    encodeDataHeaderInto(buf, h, this.peerTunnelId, this.peerSessionId);
+    tx.add(buf, h, p + len - h, this.peerAddr, this.peerPort);
+    return true;
   }
 
   /** Sends one PPP frame (LCP, IPCP, ...) with `protocol` and information field `info`. */
@@ -293,10 +283,11 @@ export class Session implements DataHandler {
 
   private sendScratch(len: number): void {
     if (this.closed) return;
-    const sock = this.engine.socketChannel(this.transport);
-    if (!sock) { this.stats.txDropped++; return; }
-    const start = this.frame(this.scratch, 64, len);
-    sock.sendOne(this.scratch, start, 64 + len - start, this.peerAddr, this.peerPort);
+    const tx = this.engine.socketTx(this.transport);
+    if (!tx) { this.stats.txDropped++; return; }
+    // Not a TUN batch's buffer: queued L2TP leaves at once, GRE goes through greWrite's direct send.
+    if (!this.frame(this.scratch, 64, len, tx)) this.stats.txDropped++;
+    tx.flush();
   }
 
   /**
@@ -309,27 +300,18 @@ export class Session implements DataHandler {
     if (!this.tunTx || !this.tun) { this.stats.rxDropped++; return; }
     this.stats.rxPackets++;
     this.stats.rxBytes += len;
-    if (this.engine.inBatch) this.engine.queueTun(this.tunTx, buf, off, len);
-    else this.tun.sendOne(buf, off, len);
-  }
-
-  /** @internal an ack-only GRE packet (S=0, A=1, §4.1). */
-  sendAck(): void {
-    if (!this.ackPending || this.closed) return;
-    this.ackPending = false;
-    const sock = this.engine.socketChannel('gre');
-    if (!sock) return;
-    const g = this.gre;
-    const seq = g.sequence;
-    g.payloadLength = 0; g.sequence = undefined; g.ack = this.rxSeq;
-    const n = encodeGreHeader(this.scratch, 0, g);
-    g.sequence = seq;
-    sock.sendOne(this.scratch, 0, n, this.peerAddr, 0);
+    // Only views of the socket batch's rx buffer may wait for its end: anything else (a
+    // GRE reorder slot released by a timer or reused within the batch) is written now,
+    // after what the batch queued before it, so a drained slot cannot overtake
+    // the packet that filled its gap.
+    if (this.engine.inBatch && buf === this.engine.rxBuf) this.engine.queueTun(this.tunTx, buf, off, len);
+    else { this.tunTx.flush(); this.tun.sendOne(buf, off, len); }
   }
 
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    this.greProto?.close();
     this.detachTun();
     this.engine.removeSession(this);
   }
@@ -337,7 +319,7 @@ export class Session implements DataHandler {
 
 export interface EngineOptions {
   clock?: Clock;
-  /** How long a GRE ack may wait for outbound data to ride on before it goes alone (ms, default 20). */
+  /** How long a GRE ack may wait for outbound data to ride on before it goes alone (ms, default 20; GreSession acks at once when half its window is unacknowledged). */
   ackDelayMs?: number;
 }
 
@@ -346,8 +328,8 @@ export interface EngineStats { l2tpUnknown: number; greUnknown: number; malforme
 export class Engine {
   /** Data handlers by l2tpKey(tunnelId, sessionId). */
   readonly l2tp = new Demux<DataHandler>();
-  /** Data handlers by greKey(peerAddr, callId). */
-  readonly gre = new Demux<DataHandler>();
+  /** GRE handlers by greKey(peerAddr, callId). */
+  readonly gre = new Demux<GreHandler>();
   /** L2TP control messages (T=1) arriving on the shared UDP port, whole. */
   onL2tpControl: (buf: Uint8Array, off: number, len: number, srcAddr: number, srcPort: number) => void = () => {};
   readonly stats: EngineStats = { l2tpUnknown: 0, greUnknown: 0, malformed: 0 };
@@ -358,14 +340,13 @@ export class Engine {
   private readonly tunTx = new Map<Channel, TxBatch>();
   private readonly dirty: TxBatch[] = [];
   private readonly l2tpPeek = createL2tpPeek();
-  private readonly greHdr = createGreHeader();
-  private readonly clock: Clock;
-  private readonly ackDelay: number;
-  private readonly acks = new Set<Session>();
-  private ackTimer: Timer | undefined;
+  /** @internal */ readonly clock: Clock;
+  /** @internal */ readonly ackDelay: number;
   private readonly sessions = new Set<Session>();
   /** @internal true while a socket batch is being demultiplexed. */
   inBatch = false;
+  /** @internal the rx buffer of that batch. */
+  rxBuf: Uint8Array | undefined;
 
   constructor(opts: EngineOptions = {}) {
     this.clock = opts.clock ?? new RealClock();
@@ -397,7 +378,6 @@ export class Engine {
   removeSession(s: Session): void {
     (s.transport === 'l2tp' ? this.l2tp : this.gre).unregister(s.key, s);
     this.sessions.delete(s);
-    this.acks.delete(s);
   }
 
   /** @internal */
@@ -429,18 +409,6 @@ export class Engine {
     t.add(buf, off, len, 0, 0);
   }
 
-  /** @internal */
-  wantAck(s: Session): void {
-    this.acks.add(s);
-    if (!this.ackTimer) this.ackTimer = this.clock.setTimer(this.ackDelay, () => this.flushAcks());
-  }
-
-  private flushAcks(): void {
-    this.ackTimer = undefined;
-    for (const s of this.acks) s.sendAck();
-    this.acks.clear();
-  }
-
   private flushTuns(): void {
     const d = this.dirty;
     for (let i = 0; i < d.length; i++) d[i].flush();
@@ -452,6 +420,7 @@ export class Engine {
     const buf = sock.rx;
     const pk = this.l2tpPeek;
     this.inBatch = true;
+    this.rxBuf = buf;
     try {
       for (let i = 0; i < n; i++) {
         const j = i * META_WORDS;
@@ -466,6 +435,7 @@ export class Engine {
     } finally {
       // Even if a handler threw, what was queued goes out and the next batch starts clean.
       this.inBatch = false;
+      this.rxBuf = undefined;
       this.flushTuns();
     }
   }
@@ -473,32 +443,32 @@ export class Engine {
   private fromGre(sock: RawSocket, n: number): void {
     const meta = sock.rxMeta;
     const buf = sock.rx;
-    const g = this.greHdr;
     this.inBatch = true;
+    this.rxBuf = buf;
     try {
       for (let i = 0; i < n; i++) {
         const j = i * META_WORDS;
         const off = meta[j], len = meta[j + 1], addr = meta[j + 2];
-        // Raw IPv4 sockets deliver the IP header: skip IHL words.
+        // Raw IPv4 sockets deliver the IP header: skip IHL words. Less than the 8 octets
+        // every enhanced GRE header has (RFC 2637 §4.1) after it is not GRE; the rest of
+        // the header is GreSession's to judge (and count).
         const ihl = (buf[off] & 15) * 4;
-        if (ihl < 20 || ihl >= len) { this.stats.malformed++; continue; }
-        const r = peekGre(buf, off + ihl, len - ihl, g);
-        if (r < 0) { this.stats.malformed++; continue; }
-        const h = this.gre.get(greKey(addr, g.callId));
+        if (ihl < 20 || len - ihl < 8) { this.stats.malformed++; continue; }
+        // Key, low half: the Call ID.
+        const g = off + ihl;
+        const h = this.gre.get(greKey(addr, (buf[g + 6] << 8) | buf[g + 7]));
         if (!h) { this.stats.greUnknown++; continue; }
-        if (h.onGreSequence && !h.onGreSequence(g.hasSequence ? g.sequence : -1, g.hasAck ? g.ack : -1)) continue;
-        if (g.payloadLength > 0) h.onData(buf, off + ihl + r, g.payloadLength, addr, 0);
+        h.onGre(buf, g, len - ihl);
       }
     } finally {
       this.inBatch = false;
+      this.rxBuf = undefined;
       this.flushTuns();
     }
   }
 
   /** Detach from sockets and TUNs (it does not close them: the caller owns them). */
   close(): void {
-    this.ackTimer?.cancel();
-    this.ackTimer = undefined;
     for (const s of [...this.sessions]) s.close();
     if (this.udp) this.udp.onBatch = () => {};
     if (this.raw) this.raw.onBatch = () => {};

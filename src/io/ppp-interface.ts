@@ -291,8 +291,10 @@ export class PppInterface {
     this.counters.rxPackets++;
     this.counters.rxBytes += len;
     // Only views of the socket's rx buffer may wait for the batch's end: anything else
-    // (a reorder-pool slot) can be reused before then.
-    if (!this.inRx || buf !== this.rxBuf) { tun.sendOne(buf, off, len); return; }
+    // (a reorder-pool slot) can be reused before then, so it is written now, after what
+    // the batch queued before it (a slot drained behind the packet that filled its gap
+    // must not overtake that packet).
+    if (!this.inRx || buf !== this.rxBuf) { this.tunTx?.flush(); tun.sendOne(buf, off, len); return; }
     (this.tunTx ??= new TxBatch(tun)).add(buf, off, len);
   }
 

@@ -116,7 +116,7 @@ test('GRE: outbound data carries K+S, the peer Call ID, increasing sequence numb
   assert.deepEqual(last.slice(16), [0xff, 0x03, 0x00, 0x21, ...IP4]);
 });
 
-test('GRE: demux by peer address + Call ID, stale sequence numbers dropped, lone ack after the delay', () => {
+test('GRE: demux by peer address + Call ID, stale sequence numbers dropped (GreSession counts them), lone ack after the delay', () => {
   const { engine, sock, tun, session, clock } = setup('gre');
   const data = (seq: number, call = 0x0101) => ipGre([0x30, 0x01, 0x88, 0x0b, 0, 4 + IP4.length, call >> 8, call & 255, 0, 0, 0, seq, 0xff, 0x03, 0x00, 0x21, ...IP4]);
   sock.deliver([
@@ -129,7 +129,9 @@ test('GRE: demux by peer address + Call ID, stale sequence numbers dropped, lone
     { bytes: data(6), addr: PEER_U32 },
   ]);
   assert.equal(tun.sent.length, 2);
-  assert.equal(session.stats.rxDropped, 2);
+  assert.equal(session.greStats?.rx.underWin, 2, 'the duplicate and the late one');
+  assert.equal(session.greStats?.rx.accepted, 2);
+  assert.equal(session.greStats?.rx.acks, 1);
   assert.equal(engine.stats.greUnknown, 2);
   assert.equal(sock.sent.length, 0, 'no ack before the delay');
   clock.advance(10);
@@ -137,6 +139,23 @@ test('GRE: demux by peer address + Call ID, stale sequence numbers dropped, lone
   assert.equal(engine.gre.get(greKey(PEER_U32, 0x0101)), session);
   clock.advance(100);
   assert.equal(sock.sent.length, 1, 'one ack, no timer left running');
+});
+
+test('GRE: packets that arrive out of order reach the TUN in sequence order (GreSession reorder pool), within a batch and after the reorder timeout', () => {
+  const { sock, tun, session, clock } = setup('gre');
+  const pkt = (seq: number) => {
+    const ip = [...IP4];
+    ip[23] = seq; // tell them apart on the TUN
+    return { bytes: ipGre([0x30, 0x01, 0x88, 0x0b, 0, 4 + ip.length, 0x01, 0x01, 0, 0, 0, seq, 0xff, 0x03, 0x00, 0x21, ...ip]), addr: PEER_U32 };
+  };
+  sock.deliver([pkt(1), pkt(3), pkt(2), pkt(4)]);
+  assert.deepEqual(tun.sent.map((s) => s.bytes[23]), [1, 2, 3, 4]);
+  // 6 before 5, 5 never comes: 6 waits in the pool, then goes alone when the reorder time-out gives 5 up.
+  sock.deliver([pkt(6)]);
+  assert.equal(tun.sent.length, 4);
+  clock.advance(1000);
+  assert.deepEqual(tun.sent.map((s) => s.bytes[23]), [1, 2, 3, 4, 6]);
+  assert.equal(session.greStats?.rx.lost, 1);
 });
 
 test('sendControl / sendFrame frame PPP for the tunnel; a txTransform (MPPE-like) rewrites data in place', () => {

@@ -138,18 +138,18 @@ test('PppInterface: once up, IPv4 goes to the transport in place; refusals are c
   await iface.close();
 });
 
-test('PppInterface: received packets of one socket batch leave in one TUN write; other buffers are written at once', async () => {
+test('PppInterface: received packets of one socket batch leave in one TUN write; other buffers are written at once, in order', async () => {
   const { iface, tun } = make();
   await iface.open();
   const sock = new Uint8Array(4096);
   iface.beginRx(sock);
   iface.deliverIp(sock, 100, 60);
   iface.deliverIp(sock, 300, 70);
-  iface.deliverIp(new Uint8Array(80), 0, 80); // e.g. a reorder-pool slot
-  assert.deepEqual(tun.sends, [{ count: 1, lens: [80] }]);
+  iface.deliverIp(new Uint8Array(80), 0, 80); // e.g. a reorder-pool slot, drained behind the two
+  assert.deepEqual(tun.sends, [{ count: 2, lens: [60, 70] }, { count: 1, lens: [80] }], 'what came before it goes first');
   iface.deliverIp(sock, 600, 90);
   iface.endRx();
-  assert.deepEqual(tun.sends[1], { count: 3, lens: [60, 70, 90] });
+  assert.deepEqual(tun.sends[2], { count: 1, lens: [90] });
   assert.equal(iface.counters.rxPackets, 4);
   assert.equal(iface.counters.rxBytes, 300);
   await iface.close();
