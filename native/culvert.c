@@ -409,6 +409,15 @@ static int is_fatal(int e) {
   return e == EBADFD || e == EBADF || e == EIO || e == ENODEV || e == ENXIO || e == EFAULT || e == ENOTSOCK;
 }
 
+/* A read that failed with errno (not EINTR): counted unless it only means "nothing now"
+ * (EAGAIN), and remembered in *fatal when the fd is gone for good. ECONNREFUSED and
+ * friends are per-datagram ICMP reports: counted, not fatal. */
+static void read_failed(chan *c, int *fatal) {
+  if (is_transient(errno)) return;
+  c->st[ST_RX_ERR]++;
+  if (is_fatal(errno)) *fatal = errno;
+}
+
 /* ---------- checksums (RFC 1071) ---------- */
 
 /* One's-complement sum of p[0..len) in native byte order (RFC 1071 §2(B): the order of
@@ -825,10 +834,7 @@ static uint32_t read_gro(chan *c, int *fatal) {
     r = recvmmsg(c->fd, c->mm, c->batch, MSG_DONTWAIT, NULL);
   } while (r < 0 && errno == EINTR);
   if (r < 0) {
-    if (!is_transient(errno)) {
-      c->st[ST_RX_ERR]++;
-      if (is_fatal(errno)) *fatal = errno;
-    }
+    read_failed(c, fatal);
     return 0;
   }
   uint32_t m = 0;
@@ -941,10 +947,7 @@ static uint32_t read_tun_vnet(chan *c, int *fatal) {
     ssize_t r = read(c->fd, c->land, TUN_LAND);
     if (r < 0) {
       if (errno == EINTR) continue;
-      if (!is_transient(errno)) {
-        c->st[ST_RX_ERR]++;
-        if (is_fatal(errno)) *fatal = errno;
-      }
+      read_failed(c, fatal);
       break;
     }
     if ((size_t)r <= sizeof(struct virtio_net_hdr)) continue;
@@ -969,10 +972,7 @@ static uint32_t read_batch(chan *c, int *fatal) {
       ssize_t r = read(c->fd, c->rx + off, cap);
       if (r < 0) {
         if (errno == EINTR) continue;
-        if (!is_transient(errno)) {
-          c->st[ST_RX_ERR]++;
-          if (is_fatal(errno)) *fatal = errno;
-        }
+        read_failed(c, fatal);
         break;
       }
       if (r == 0) continue;
@@ -1001,11 +1001,7 @@ static uint32_t read_batch(chan *c, int *fatal) {
     r = recvmmsg(c->fd, c->mm, c->batch, MSG_DONTWAIT, NULL);
   } while (r < 0 && errno == EINTR);
   if (r < 0) {
-    if (!is_transient(errno)) {
-      /* ECONNREFUSED and friends are per-datagram ICMP reports, not fatal. */
-      c->st[ST_RX_ERR]++;
-      if (is_fatal(errno)) *fatal = errno;
-    }
+    read_failed(c, fatal);
     return 0;
   }
   for (int k = 0; k < r; k++) {
